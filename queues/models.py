@@ -1,0 +1,163 @@
+"""Queues, their messages, FIFO de-duplication records and redrive (message move) tasks.
+
+Message times are integer milliseconds since the epoch: SQS reports them that way
+(SentTimestamp, ApproximateFirstReceiveTimestamp) and the receive claim compares them in SQL on
+the hot path, where converting datetimes would cost more than the claim itself.
+"""
+
+import time
+
+from django.conf import settings
+from django.db import models
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class QueueQuerySet(models.QuerySet):
+    def named(self, name):
+        return self.get(name=name)
+
+    def with_prefix(self, prefix):
+        return self.filter(name__startswith=prefix) if prefix else self
+
+
+class Queue(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    visibility_timeout = models.PositiveIntegerField(default=30)
+    delay_seconds = models.PositiveIntegerField(default=0)
+    message_retention_period = models.PositiveIntegerField(default=345_600)
+    maximum_message_size = models.PositiveIntegerField(default=1_048_576)
+    receive_message_wait_time_seconds = models.PositiveIntegerField(default=0)
+    # Stored as the JSON text the client gave, like SQS, which returns it verbatim.
+    redrive_policy = models.TextField(blank=True, default="")
+    redrive_allow_policy = models.TextField(blank=True, default="")
+    policy = models.TextField(blank=True, default="")
+    # Resolved from redrive_policy so the receive claim needs no JSON parsing.
+    dead_letter_queue = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="source_queues"
+    )
+    max_receive_count = models.PositiveIntegerField(null=True, blank=True)
+    fifo_queue = models.BooleanField(default=False)
+    content_based_deduplication = models.BooleanField(default=False)
+    deduplication_scope = models.CharField(max_length=16, default="queue")
+    fifo_throughput_limit = models.CharField(max_length=24, default="perQueue")
+    sqs_managed_sse_enabled = models.BooleanField(default=True)
+    kms_master_key_id = models.CharField(max_length=256, blank=True, default="")
+    kms_data_key_reuse_period_seconds = models.PositiveIntegerField(default=300)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    # When the last PurgeQueue started; SQS allows one purge a minute.
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = QueueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_fifo(self):
+        return self.fifo_queue
+
+    @property
+    def arn(self):
+        return f"arn:aws:sqs:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{self.name}"
+
+    def url(self, base_url=None):
+        base = (base_url or settings.ROOST_PUBLIC_URL).rstrip("/")
+        return f"{base}/{settings.ROOST_ACCOUNT_ID}/{self.name}"
+
+
+class Message(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="messages")
+    message_id = models.CharField(max_length=36)
+    body = models.TextField()
+    # Message attributes as {"name": {"DataType": ..., "StringValue"|"BinaryValue": ...}}, binary
+    # values base64-encoded; the MD5s are those SQS returns, computed once at send.
+    attributes = models.TextField(blank=True, default="")
+    system_attributes = models.TextField(blank=True, default="")
+    md5_of_body = models.CharField(max_length=32)
+    md5_of_attributes = models.CharField(max_length=32, blank=True, default="")
+    md5_of_system_attributes = models.CharField(max_length=32, blank=True, default="")
+    sent_at = models.BigIntegerField()
+    visible_at = models.BigIntegerField()
+    receive_count = models.PositiveIntegerField(default=0)
+    first_received_at = models.BigIntegerField(null=True, blank=True)
+    # Random per receive: a receipt handle names (message, token), so a handle from an earlier
+    # receive stops working once the message is received again.
+    receive_token = models.BigIntegerField(default=0)
+    sender_id = models.CharField(max_length=128, blank=True, default="")
+    group_id = models.CharField(max_length=128, blank=True, default="")
+    deduplication_id = models.CharField(max_length=128, blank=True, default="")
+    # The queue a dead-lettered message came from (DeadLetterQueueSourceArn, and redrive's target).
+    dead_letter_source = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The receive claim walks this index in order: see queues/claim.py.
+            models.Index(fields=["queue", "visible_at", "id"], name="message_claim_idx"),
+            models.Index(fields=["queue", "group_id", "id"], name="message_group_idx"),
+            models.Index(fields=["sent_at"], name="message_sent_idx"),
+        ]
+
+    def __str__(self):
+        return self.message_id
+
+    @property
+    def sequence_number(self):
+        return str(10**19 + self.pk) if self.pk else ""
+
+
+class DeduplicationRecord(models.Model):
+    """A FIFO send seen in the last five minutes, kept after its message is deleted."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300)
+    message_id = models.CharField(max_length=36)
+    sequence_number = models.CharField(max_length=40)
+    expires_at = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "key"], name="dedup_unique_key"),
+        ]
+
+
+class MessageMoveTask(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING"
+        COMPLETED = "COMPLETED"
+        CANCELLING = "CANCELLING"
+        CANCELLED = "CANCELLED"
+        FAILED = "FAILED"
+
+    task_handle = models.CharField(max_length=256, unique=True)
+    source_queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="move_tasks")
+    # Null: each message goes back to the queue it was dead-lettered from.
+    destination_queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    max_messages_per_second = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    approximate_number_of_messages_to_move = models.BigIntegerField(default=0)
+    approximate_number_of_messages_moved = models.BigIntegerField(default=0)
+    failure_reason = models.TextField(blank=True, default="")
+    started_at = models.BigIntegerField()
+    finished_at = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return self.task_handle
+
+    @property
+    def is_active(self):
+        return self.status in (self.Status.RUNNING, self.Status.CANCELLING)
