@@ -107,3 +107,17 @@ class ServiceUnavailable(RoostError):
     code = "ServiceUnavailable"
     status = 503
     default_message = "The request has failed due to a temporary failure of the server."
+
+
+# Access key management (IAM's codes for the same failures).
+
+
+class AccessKeyValidationError(ClientError):
+    code = "ValidationError"
+    default_message = "The access key id or secret is not valid."
+
+
+class AccessKeyAlreadyExists(ClientError):
+    code = "EntityAlreadyExists"
+    status = 409
+    default_message = "An access key with this id already exists."

@@ -149,7 +149,11 @@ class MessageMoveTask(models.Model):
     approximate_number_of_messages_to_move = models.BigIntegerField(default=0)
     approximate_number_of_messages_moved = models.BigIntegerField(default=0)
     failure_reason = models.TextField(blank=True, default="")
+    # Only messages already in the source queue when the task started are moved.
+    last_message_pk = models.BigIntegerField(default=0)
     started_at = models.BigIntegerField()
+    # Refreshed after every batch; the resume sweep restarts tasks whose worker died.
+    heartbeat_at = models.BigIntegerField(default=0)
     finished_at = models.BigIntegerField(null=True, blank=True)
 
     class Meta:

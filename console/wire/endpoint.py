@@ -1,0 +1,246 @@
+"""The AWS front door: one lean ASGI app for every SDK request (SQS JSON, SQS query, SNS query).
+
+It bypasses Django's request machinery on purpose: the hot path (send, receive, delete) must cost
+well under a millisecond of server CPU, and a bare Django view alone costs 1.3-2 ms (DESIGN.md).
+All database work runs on asgiref's one shared sync thread, which keeps a long-lived connection;
+a long poll waits on the event loop (queues.notifier), never on a thread.
+"""
+
+import asyncio
+import logging
+import re
+import uuid
+from urllib.parse import parse_qsl, quote
+
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, connection
+
+from console.errors import (
+    InternalFailure,
+    MissingAuthenticationToken,
+    RoostError,
+    ServiceUnavailable,
+)
+from console.wire import sigv4
+from console.wire.responses import Pending, Response
+from queues import notifier
+from queues.wire import sqs_json, sqs_query
+
+logger = logging.getLogger("roost.wire")
+
+QUEUE_PATH = re.compile(r"^/[0-9]{12}/[^/]+/?$")
+# A long poll re-checks at this interval even unsignalled, for messages another process added.
+RECHECK_SECONDS = 1.0
+MAX_BODY = 2 * 1024 * 1024 + 65536
+
+
+class AwsRequest:
+    __slots__ = (
+        "method",
+        "path",
+        "raw_path",
+        "query_string",
+        "headers",
+        "body",
+        "request_id",
+        "base_url",
+        "access_key",
+        "service",
+        "_form",
+    )
+
+    def __init__(self, scope, body):
+        self.method = scope["method"]
+        self.path = scope["path"]
+        raw = scope.get("raw_path")
+        self.raw_path = raw.decode("latin-1") if raw else quote(self.path)
+        self.query_string = scope.get("query_string", b"").decode("latin-1")
+        self.headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
+        self.body = body
+        self.request_id = str(uuid.uuid4())
+        host = self.headers.get("host") or "localhost"
+        self.base_url = f"{scope.get('scheme', 'http')}://{host}"
+        self.access_key = None
+        self.service = None
+        self._form = None
+
+    @property
+    def form(self):
+        """Query-protocol parameters: the query string, then the form body."""
+        if self._form is None:
+            pairs = parse_qsl(self.query_string, keep_blank_values=True)
+            if self.body and self.method == "POST":
+                pairs += parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+            self._form = dict(pairs)
+        return self._form
+
+    @property
+    def queue_path(self):
+        return self.path.rstrip("/") if QUEUE_PATH.match(self.path) else None
+
+    @property
+    def sender_id(self):
+        return self.access_key.access_key_id if self.access_key is not None else ""
+
+
+def is_aws_request(scope):
+    """Whether an HTTP request belongs to the AWS endpoint rather than Django's pages and API."""
+    path = scope["path"]
+    if scope["method"] == "POST":
+        return path == "/" or bool(QUEUE_PATH.match(path))
+    if scope["method"] == "GET" and (path == "/" or QUEUE_PATH.match(path)):
+        return b"Action=" in scope.get("query_string", b"")
+    return False
+
+
+def _query_adapter(request, service_name):
+    if service_name == "sns" or (
+        service_name is None and request.form.get("Version") == "2010-03-31"
+    ):
+        from notifications.wire import sns_query  # noqa: PLC0415 (arrives with topics)
+
+        return sns_query
+    return sqs_query
+
+
+def _protocol(request):
+    return sqs_json if "x-amz-target" in request.headers else sqs_query
+
+
+def handle(request):
+    """Authenticate and run one request on the database thread; return a Response or Pending."""
+    protocol = _protocol(request)
+    try:
+        if "authorization" not in request.headers and "X-Amz-Signature" not in request.query_string:
+            raise MissingAuthenticationToken()
+        request.access_key, request.service = sigv4.verify_request(
+            request.method, request.raw_path, request.query_string, request.headers, request.body
+        )
+        if protocol is sqs_query:
+            protocol = _query_adapter(request, request.service)
+        return protocol.handle(request)
+    except RoostError as error:
+        return protocol.error_response(error, request)
+    except DatabaseError:
+        logger.exception("database error on %s", request.request_id)
+        _reset_connection()
+        return protocol.error_response(ServiceUnavailable(), request)
+    except Exception:
+        logger.exception("unexpected error on %s", request.request_id)
+        return protocol.error_response(InternalFailure(), request)
+
+
+def _attempt(pending, protocol, request):
+    try:
+        return pending.attempt()
+    except RoostError as error:
+        return protocol.error_response(error, request)
+    except DatabaseError:
+        logger.exception("database error on %s", request.request_id)
+        _reset_connection()
+        return protocol.error_response(ServiceUnavailable(), request)
+    except Exception:
+        logger.exception("unexpected error on %s", request.request_id)
+        return protocol.error_response(InternalFailure(), request)
+
+
+def _reset_connection():
+    """Drop a broken connection so the next request on this thread opens a fresh one."""
+    try:
+        if connection.in_atomic_block:
+            return
+        connection.close()
+    except DatabaseError:
+        pass
+
+
+_run = sync_to_async(handle, thread_sensitive=True)
+_run_attempt = sync_to_async(_attempt, thread_sensitive=True)
+
+
+async def _read_body(receive):
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return False
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _long_poll(pending, request, receive):
+    """Wait for messages until they come, the wait ends, or the client goes away."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + pending.wait_seconds
+    disconnected = asyncio.ensure_future(receive())
+    protocol = _protocol(request)
+    if protocol is sqs_query:
+        protocol = _query_adapter(request, request.service)
+    try:
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return pending.empty
+            woken = asyncio.ensure_future(
+                notifier.wait(pending.queue_id, min(remaining, RECHECK_SECONDS))
+            )
+            await asyncio.wait({woken, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            if disconnected.done():
+                woken.cancel()
+                return None
+            response = await _run_attempt(pending, protocol, request)
+            if response is not None:
+                return response
+    finally:
+        if not disconnected.done():
+            disconnected.cancel()
+
+
+async def _send(send, response, request_id):
+    headers = [
+        (b"content-type", response.content_type.encode()),
+        (b"content-length", str(len(response.body)).encode()),
+        (b"x-amzn-requestid", request_id.encode()),
+    ]
+    headers.extend((name.encode(), value.encode()) for name, value in response.headers)
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def application(scope, receive, send):
+    body = await _read_body(receive)
+    if body is None:
+        return
+    if body is False:
+        await send(
+            {"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"0")]}
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return
+    request = AwsRequest(scope, body)
+    response = await _run(request)
+    if isinstance(response, Pending):
+        response = await _long_poll(response, request, receive)
+        if response is None:
+            return
+    await _send(send, response, request.request_id)
+
+
+def router(django_app):
+    """Send SDK requests to the AWS endpoint and everything else to Django."""
+
+    async def route(scope, receive, send):
+        if scope["type"] == "http" and is_aws_request(scope):
+            return await application(scope, receive, send)
+        return await django_app(scope, receive, send)
+
+    return route
