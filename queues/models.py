@@ -74,7 +74,10 @@ class Queue(models.Model):
 
 
 class Message(models.Model):
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="messages")
+    # Every index costs each send; the claim index's leading column already serves queue_id.
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     message_id = models.CharField(max_length=36)
     body = models.TextField()
     # Message attributes as {"name": {"DataType": ..., "StringValue"|"BinaryValue": ...}}, binary
@@ -96,15 +99,21 @@ class Message(models.Model):
     deduplication_id = models.CharField(max_length=128, blank=True, default="")
     # The queue a dead-lettered message came from (DeadLetterQueueSourceArn, and redrive's target).
     dead_letter_source = models.ForeignKey(
-        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     class Meta:
         indexes = [
-            # The receive claim walks this index in order: see queues/claim.py.
+            # The receive claim walks this index in order: see queues/message_sql.py.
             models.Index(fields=["queue", "visible_at", "id"], name="message_claim_idx"),
-            models.Index(fields=["queue", "group_id", "id"], name="message_group_idx"),
-            models.Index(fields=["sent_at"], name="message_sent_idx"),
+            # FIFO's in-order check per group; standard messages without a group stay out of it.
+            models.Index(
+                fields=["queue", "group_id", "id"],
+                name="message_group_idx",
+                condition=~models.Q(group_id=""),
+            ),
+            # The retention sweep and redrive walk a queue's messages by age.
+            models.Index(fields=["queue", "sent_at"], name="message_sent_idx"),
         ]
 
     def __str__(self):

@@ -576,16 +576,13 @@ def send_messages(queue, entries, sender_id="", batch=True):
                 message_sql.lock_fifo_queue(queue.id)
                 for entry, row, result in prepared:
                     _send_fifo(queue, row, entry, result, now)
-        elif len(prepared) == 1:
-            message_sql.insert_messages([prepared[0][1]])
         else:
-            with transaction.atomic():
-                message_sql.insert_messages([row for _, row, _ in prepared])
+            message_sql.insert_messages([row for _, row, _ in prepared])
     except IntegrityError:
         # The queue was deleted after we looked it up.
         queue_cache.forget(queue.name)
         raise QueueDoesNotExist() from None
-    transaction.on_commit(lambda: notifier.signal(queue.id))
+    notifier.signal(queue.id)
     results = []
     for entry, _row, result in prepared:
         if batch:
@@ -677,7 +674,8 @@ def receive_messages(
     if queue.dead_letter_queue_id is None and not queue.is_fifo:
         rows = message_sql.claim(**claim)  # one statement: atomic without a transaction
     else:
-        with transaction.atomic():
+        moved = 0
+        with message_sql.write_transaction():
             if queue.is_fifo:
                 message_sql.lock_fifo_queue(queue.id)
             if queue.dead_letter_queue_id is not None and queue.max_receive_count:
@@ -690,10 +688,9 @@ def receive_messages(
                     retention_cutoff=cutoff,
                     limit=max_number,
                 )
-                if moved:
-                    dead_letter_queue_id = queue.dead_letter_queue_id
-                    transaction.on_commit(lambda: notifier.signal(dead_letter_queue_id))
             rows = message_sql.claim(**claim)
+        if moved:
+            notifier.signal(queue.dead_letter_queue_id)
     return [_received(queue, row, token, wanted, attribute_filter) for row in rows]
 
 
@@ -778,9 +775,7 @@ def delete_messages(queue, entries):
             done.append(entry_id)
         except (MissingParameter, ReceiptHandleIsInvalid) as error:
             failures.append((entry_id, error))
-    if receipts_to_delete:
-        with transaction.atomic():
-            message_sql.delete_received(queue.id, receipts_to_delete)
+    message_sql.delete_received(queue.id, receipts_to_delete)
     return done, failures
 
 
@@ -807,7 +802,7 @@ def change_message_visibility(queue, receipt_handle, visibility_timeout):
             "not exist or is not available for visibility timeout change."
         )
     if visibility_timeout == 0:
-        transaction.on_commit(lambda: notifier.signal(queue.id))
+        notifier.signal(queue.id)
 
 
 def change_message_visibilities(queue, entries):
