@@ -12,7 +12,9 @@ class QueueDoesNotExist(ClientError):
 class QueueNameExists(ClientError):
     code = "QueueNameExists"
     query_code = "QueueAlreadyExists"
-    default_message = "A queue already exists with the same name and a different value for attribute(s)."
+    default_message = (
+        "A queue already exists with the same name and a different value for attribute(s)."
+    )
 
 
 class QueueDeletedRecently(ClientError):

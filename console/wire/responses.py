@@ -1,7 +1,7 @@
 """What a protocol adapter hands back to the AWS endpoint: a response, or a wait for messages."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass

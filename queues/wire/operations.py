@@ -7,8 +7,9 @@ the same way. Binary values are bytes here; each protocol encodes them.
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from console.errors import SerializationException
 from queues import service
