@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from queues import message_sql, notifier, queue_attributes, receipts
+from queues import cross_process, message_sql, notifier, queue_attributes, receipts
 from queues.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -66,6 +66,12 @@ SYSTEM_ATTRIBUTE_NAMES = (
     "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
+
+
+def _messages_arrived(queue_id):
+    """Wake receivers waiting on the queue, here and in other processes."""
+    notifier.signal(queue_id)
+    cross_process.announce(queue_id)
 
 
 # Queues --------------------------------------------------------------------------------------
@@ -582,7 +588,7 @@ def send_messages(queue, entries, sender_id="", batch=True):
         # The queue was deleted after we looked it up.
         queue_cache.forget(queue.name)
         raise QueueDoesNotExist() from None
-    notifier.signal(queue.id)
+    _messages_arrived(queue.id)
     results = []
     for entry, _row, result in prepared:
         if batch:
@@ -690,7 +696,7 @@ def receive_messages(
                 )
             rows = message_sql.claim(**claim)
         if moved:
-            notifier.signal(queue.dead_letter_queue_id)
+            _messages_arrived(queue.dead_letter_queue_id)
     return [_received(queue, row, token, wanted, attribute_filter) for row in rows]
 
 
@@ -802,7 +808,7 @@ def change_message_visibility(queue, receipt_handle, visibility_timeout):
             "not exist or is not available for visibility timeout change."
         )
     if visibility_timeout == 0:
-        notifier.signal(queue.id)
+        _messages_arrived(queue.id)
 
 
 def change_message_visibilities(queue, entries):
@@ -976,6 +982,7 @@ def move_messages_step(task):
                 visible_at=now,
                 dead_letter_source=None,
             )
+            cross_process.announce(destination)
             transaction.on_commit(lambda destination=destination: notifier.signal(destination))
         MessageMoveTask.objects.filter(pk=task.pk).update(
             approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved,

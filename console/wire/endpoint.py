@@ -24,7 +24,7 @@ from console.errors import (
 )
 from console.wire import sigv4
 from console.wire.responses import Pending
-from queues import notifier
+from queues import cross_process, notifier
 from queues.wire import sqs_json, sqs_query
 
 logger = logging.getLogger("roost.wire")
@@ -190,6 +190,7 @@ async def _read_body(receive):
 async def _long_poll(pending, request, receive):
     """Wait for messages until they come, the wait ends, or the client goes away."""
     loop = asyncio.get_running_loop()
+    cross_process.ensure_watching()
     deadline = loop.time() + pending.wait_seconds
     disconnected = asyncio.ensure_future(receive())
     protocol = _protocol(request)

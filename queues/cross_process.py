@@ -1,0 +1,94 @@
+"""Wake this process's long polls when another process adds messages.
+
+Sends in this process signal waiters directly (queues.notifier). A Celery worker redriving
+messages, or another web process, does not; so each web process watches the database:
+- SQLite: `PRAGMA data_version` changes whenever another connection commits. Checking it is a
+  read of shared memory, so a tick every 25 ms while anyone waits costs next to nothing.
+- PostgreSQL: writers NOTIFY `roost_queue` with the queue id (see `announce`), and one
+  LISTEN connection per process wakes exactly that queue's waiters.
+The long poll's own periodic re-check stays as the safety net for anything missed.
+"""
+
+import asyncio
+import logging
+import sqlite3
+
+from django.db import connection
+
+from queues import notifier
+
+logger = logging.getLogger("roost.wakeups")
+
+CHANNEL = "roost_queue"
+SQLITE_TICK_SECONDS = 0.025
+_started = set()  # event loops that run a watcher
+
+
+def announce(queue_id):
+    """Tell other processes a queue gained messages (PostgreSQL; SQLite needs no telling).
+
+    NOTIFY is transactional: listeners hear it when the writing transaction commits.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(queue_id)])
+
+
+def ensure_watching():
+    """Start this event loop's watcher once; call from async code before waiting."""
+    loop = asyncio.get_running_loop()
+    if loop in _started:
+        return
+    _started.add(loop)
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        loop.create_task(_watch_sqlite(settings_dict["NAME"]))
+    elif connection.vendor == "postgresql":
+        loop.create_task(_listen_postgresql(settings_dict))
+
+
+async def _watch_sqlite(path):
+    watcher = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        last = watcher.execute("PRAGMA data_version").fetchone()[0]
+        while True:
+            await asyncio.sleep(SQLITE_TICK_SECONDS)
+            if not notifier.has_waiters():
+                continue
+            version = watcher.execute("PRAGMA data_version").fetchone()[0]
+            if version != last:
+                last = version
+                notifier.signal_all()
+    except Exception:
+        logger.exception("SQLite change watcher stopped; long polls fall back to re-checking")
+    finally:
+        watcher.close()
+
+
+async def _listen_postgresql(settings_dict):
+    import psycopg
+
+    params = {
+        "dbname": settings_dict["NAME"],
+        "user": settings_dict.get("USER") or None,
+        "password": settings_dict.get("PASSWORD") or None,
+        "host": settings_dict.get("HOST") or None,
+        "port": settings_dict.get("PORT") or None,
+    }
+    params = {key: value for key, value in params.items() if value}
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(autocommit=True, **params) as listener:
+                await listener.execute(f"LISTEN {CHANNEL}")
+                # Anything sent while we were not listening: let every waiter look again.
+                notifier.signal_all()
+                async for notification in listener.notifies():
+                    try:
+                        notifier.signal(int(notification.payload))
+                    except ValueError:
+                        continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("PostgreSQL LISTEN connection lost; reconnecting", exc_info=True)
+            await asyncio.sleep(1.0)
