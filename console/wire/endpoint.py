@@ -18,7 +18,6 @@ from django.db import DatabaseError, connection
 
 from console.errors import (
     InternalFailure,
-    MissingAuthenticationToken,
     RoostError,
     ServiceUnavailable,
 )
@@ -115,8 +114,6 @@ def handle(request):
     """Authenticate and run one request on the database thread; return a Response or Pending."""
     protocol = _protocol(request)
     try:
-        if "authorization" not in request.headers and "X-Amz-Signature" not in request.query_string:
-            raise MissingAuthenticationToken()
         request.access_key, request.service = sigv4.verify_request(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )

@@ -1,0 +1,39 @@
+"""Access keys: the credentials SDKs sign SigV4 requests with and the REST API's bearer tokens.
+
+The secret is kept Fernet-encrypted (see `console.access_keys`): SigV4 needs the plain secret to
+recompute signatures, so it cannot be hashed like a password, but a copied database alone must
+not hand out working credentials.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class AccessKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class AccessKey(models.Model):
+    access_key_id = models.CharField(max_length=128, unique=True, editable=False)
+    secret_encrypted = models.TextField(editable=False)
+    name = models.CharField(max_length=100, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute (see access_keys.record_use), so it is approximate.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="access_keys",
+    )
+
+    objects = AccessKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.access_key_id} ({self.name})" if self.name else self.access_key_id
