@@ -1,0 +1,116 @@
+"""Benchmark Roost against moto: `python -m bench` (`make bench`); see docs/benchmarks.md."""
+
+import argparse
+import datetime
+import os
+import shlex
+import signal
+import sys
+from dataclasses import dataclass, replace
+
+from bench import report, sqs
+from bench.servers import TARGETS, running
+
+BASELINE = "moto"
+# Each suite module offers TITLE, COLUMNS, GOALS and run(server, sizes, producers, consumers)
+# returning (figures, problems). The topics (SNS) suite joins this tuple when it exists.
+SUITES = (sqs,)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    messages: int
+    send_calls: int
+    wake_rounds: int
+    time_cap: float  # seconds, per phase
+
+
+# By (is Roost, --quick). moto manages tens of msgs/s, so it gets smaller counts and is
+# compared by rate.
+SIZES = {
+    (True, False): Sizes(messages=20_000, send_calls=2_000, wake_rounds=50, time_cap=300),
+    (False, False): Sizes(messages=1_000, send_calls=300, wake_rounds=10, time_cap=60),
+    (True, True): Sizes(messages=2_000, send_calls=200, wake_rounds=10, time_cap=60),
+    (False, True): Sizes(messages=200, send_calls=50, wake_rounds=5, time_cap=30),
+}
+
+
+def main(argv=None):
+    args = _parse(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so cleanup runs on `kill` too
+    results = {suite: {} for suite in SUITES}
+    failures, notes = [], []
+    try:
+        for name in args.targets:
+            target = TARGETS[name]
+            sizes = _sizes(target, args)
+            try:
+                with running(target) as server:
+                    for suite in SUITES:
+                        figures, problems = suite.run(server, sizes, args.producers, args.consumers)
+                        results[suite][name] = figures
+                        found = failures if target.roost else notes
+                        found += [f"{name}: {problem}" for problem in problems]
+            except Exception as error:  # one broken target must not hide the others' figures
+                failures.append(f"{name}: {type(error).__name__}: {error}")
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temp dirs removed", file=sys.stderr)
+        return 130
+    _print_report(results, argv)
+    for line in notes:
+        print(f"note: {line}")
+    for line in failures:
+        print(f"FAILED: {line}")
+    return 1 if failures else 0
+
+
+def _sizes(target, args):
+    sizes = SIZES[(target.roost, args.quick)]
+    messages = args.messages if target.roost else args.moto_messages
+    return sizes if messages is None else replace(sizes, messages=messages)
+
+
+def _print_report(results, argv):
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    print(f"\n{datetime.date.today()} · {os.cpu_count()} cores · `{command}`")
+    for suite, by_target in results.items():
+        if not by_target:
+            continue
+        baseline = by_target.get(BASELINE)
+        print(f"\n### {suite.TITLE}\n")
+        print(report.figures_table(by_target, suite.COLUMNS, baseline))
+        roost = {name: f for name, f in by_target.items() if TARGETS[name].roost}
+        if roost:
+            print()
+            print(report.goals_table(roost, suite.GOALS, baseline))
+    print()
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--targets", type=_targets, default=list(TARGETS), help=", ".join(TARGETS))
+    parser.add_argument("--messages", type=_positive, help="throughput messages for Roost")
+    parser.add_argument("--moto-messages", type=_positive, help="throughput messages for moto")
+    parser.add_argument("--producers", type=_positive, default=2, help="sending processes")
+    parser.add_argument("--consumers", type=_positive, default=2, help="receiving processes")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    return parser.parse_args(argv)
+
+
+def _targets(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = set(names) - set(TARGETS)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(TARGETS)}")
+    return names
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Start and stop the servers under test, each on 127.0.0.1 with its own temporary data dir."""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ROOST_KEY_ID = "AKIAROOSTBENCH000001"
+ROOST_SECRET = "benchsecretbenchsecret"
+START_TIMEOUT = 60
+SETUP_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    argv: tuple  # "{port}" is replaced by the chosen port
+    roost: bool
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    url: str
+    pid: int
+    key_id: str
+    secret: str
+
+
+TARGETS = {
+    target.name: target
+    for target in (
+        Target(
+            "roost-uvicorn",
+            ("uvicorn", "console.asgi:application", "--host", HOST, "--port", "{port}")
+            + ("--log-level", "warning"),
+            roost=True,
+        ),
+        Target(
+            "roost-daphne",
+            ("daphne", "-b", HOST, "-p", "{port}", "console.asgi:application"),
+            roost=True,
+        ),
+        Target("moto", ("moto_server", "-H", HOST, "-p", "{port}"), roost=False),
+    )
+}
+
+
+@contextlib.contextmanager
+def running(target):
+    """Start `target` in a fresh data dir, yield its `Server`, and always tear both down."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"roost-bench-{target.name}-"))
+    process = None
+    try:
+        port = _free_port()
+        env = _environment(target, data_dir, port)
+        if target.roost:
+            _setup_roost(env, data_dir)
+        argv = [str(BIN / target.argv[0])] + [a.format(port=port) for a in target.argv[1:]]
+        log = data_dir / "server.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us, not it; we stop its whole group
+            )
+        _wait_for_port(process, port, log)
+        key_id, secret = (ROOST_KEY_ID, ROOST_SECRET) if target.roost else ("bench", "bench")
+        yield Server(target.name, f"http://{HOST}:{port}", process.pid, key_id, secret)
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _environment(target, data_dir, port):
+    env = dict(os.environ)
+    if target.roost:
+        env.update(
+            ROOST_DATA_DIR=str(data_dir),
+            SECRET_KEY="bench",
+            ROOST_PUBLIC_URL=f"http://{HOST}:{port}",
+            CELERY_BROKER_URL=f"sqla+sqlite:///{data_dir}/broker.sqlite3",
+            LOG_LEVEL="WARNING",
+        )
+    return env
+
+
+def _setup_roost(env, data_dir):
+    manage = [sys.executable, "manage.py"]
+    for argv in (
+        manage + ["migrate", "--no-input"],
+        manage + ["createaccesskey", "--id", ROOST_KEY_ID, "--secret", ROOST_SECRET],
+    ):
+        done = subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SETUP_TIMEOUT
+        )
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(argv[1:3])} failed:\n{_tail(done.stdout + done.stderr)}")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(process, port, log):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {process.returncode}:\n{_tail(log.read_text())}"
+            )
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not listen on {port} within {START_TIMEOUT} s")
+
+
+def _stop(process):
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+            return
+
+
+def _tail(text, lines=30):
+    return "\n".join(text.strip().splitlines()[-lines:])

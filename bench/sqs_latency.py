@@ -1,0 +1,90 @@
+"""Latency of single calls: SendMessage round trips, and how fast a long poll wakes."""
+
+import multiprocessing
+import signal
+import time
+import traceback
+
+from bench.client import make_client
+
+WARMUP_CALLS = 20
+LONG_POLL_SECONDS = 20
+# Give the receiver's request time to reach the server and start waiting before we send.
+SETTLE_SECONDS = 0.2
+STEP_TIMEOUT = LONG_POLL_SECONDS + 15
+
+_mp = multiprocessing.get_context("fork")
+
+
+def send_latencies(server, queue_url, calls, time_cap):
+    """Return the milliseconds each of `calls` sequential SendMessage calls took."""
+    sqs = make_client("sqs", server)
+    for i in range(WARMUP_CALLS):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=f"warm-{i}")
+    samples, deadline = [], time.monotonic() + time_cap
+    for i in range(calls):
+        if time.monotonic() > deadline:
+            break
+        started = time.perf_counter()
+        sqs.send_message(QueueUrl=queue_url, MessageBody=f"s-{i}")
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def wake_latencies(server, queue_url, rounds):
+    """Return, per round, ms from just before SendMessage to the blocked receiver's return.
+
+    The receiver runs in its own process and timestamps with time.time() on the same machine,
+    so the figure includes the send call itself, as a real producer/consumer pair sees it.
+    """
+    sqs = make_client("sqs", server)
+    ours, theirs = _mp.Pipe()
+    receiver = _mp.Process(target=_receive, args=(server, queue_url, rounds, theirs))
+    receiver.start()
+    samples = []
+    try:
+        for round_ in range(rounds):
+            _expect(ours, "waiting")
+            time.sleep(SETTLE_SECONDS)
+            sent_at = time.time()
+            sqs.send_message(QueueUrl=queue_url, MessageBody=f"w-{round_}")
+            body, received_at = _expect(ours, "received")
+            if body != f"w-{round_}":
+                raise RuntimeError(f"long poll round {round_} returned {body!r}")
+            samples.append((received_at - sent_at) * 1000)
+        receiver.join(timeout=STEP_TIMEOUT)
+    finally:
+        if receiver.is_alive():
+            receiver.terminate()
+            receiver.join(timeout=5)
+    return samples
+
+
+def _expect(conn, kind):
+    if not conn.poll(STEP_TIMEOUT):
+        raise RuntimeError(f"long-poll receiver sent nothing for {STEP_TIMEOUT} s")
+    message = conn.recv()
+    if message[0] == "error":
+        raise RuntimeError("long-poll receiver failed:\n" + message[1])
+    if message[0] != kind:
+        raise RuntimeError(f"long-poll receiver said {message!r}, expected {kind}")
+    return message[1:]
+
+
+def _receive(server, queue_url, rounds, conn):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    try:
+        sqs = make_client("sqs", server)
+        sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)  # warm the client up
+        for _ in range(rounds):
+            conn.send(("waiting",))
+            reply = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=LONG_POLL_SECONDS
+            )
+            received_at = time.time()
+            messages = reply.get("Messages", ())
+            conn.send(("received", messages[0]["Body"] if messages else None, received_at))
+            if messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
