@@ -12,6 +12,7 @@ The long poll's own periodic re-check stays as the safety net for anything misse
 import asyncio
 import logging
 import sqlite3
+import weakref
 
 from django.db import connection
 
@@ -21,7 +22,7 @@ logger = logging.getLogger("roost.wakeups")
 
 CHANNEL = "roost_queue"
 SQLITE_TICK_SECONDS = 0.025
-_started = set()  # event loops that run a watcher
+_started = weakref.WeakSet()  # event loops that run a watcher
 
 
 def announce(queue_id):

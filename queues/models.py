@@ -138,6 +138,9 @@ class DeduplicationRecord(models.Model):
             models.UniqueConstraint(fields=["queue", "key"], name="dedup_unique_key"),
         ]
 
+    def __str__(self):
+        return self.message_id
+
 
 class MessageMoveTask(models.Model):
     class Status(models.TextChoices):

@@ -294,7 +294,7 @@ def _decode_token(token):
 def queue_depth(queue):
     """(visible, in flight, delayed) counts, expired messages left out."""
     now = now_ms()
-    return message_sql.depth(queue.id, now, _retention_cutoff(queue, now))
+    return message_sql.depth(queue.id, now, retention_cutoff(queue, now))
 
 
 def get_queue_attributes(queue, names=None):
@@ -421,7 +421,7 @@ class SendEntry:
     deduplication_id: str | None = None
 
 
-def _retention_cutoff(queue, now):
+def retention_cutoff(queue, now):
     return now - queue.message_retention_period * 1000
 
 
@@ -666,7 +666,7 @@ def receive_messages(
     attribute_filter = _attribute_filter(message_attribute_names)
 
     now = now_ms()
-    cutoff = _retention_cutoff(queue, now)
+    cutoff = retention_cutoff(queue, now)
     token = secrets.randbits(62)
     claim = {
         "fifo": queue.is_fifo,
@@ -697,10 +697,19 @@ def receive_messages(
             rows = message_sql.claim(**claim)
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
-    return [_received(queue, row, token, wanted, attribute_filter) for row in rows]
+    source_arns = _dead_letter_source_arns(rows) if "DeadLetterQueueSourceArn" in wanted else {}
+    return [_received(queue, row, token, wanted, attribute_filter, source_arns) for row in rows]
 
 
-def _received(queue, row, token, wanted, attribute_filter):
+def _dead_letter_source_arns(rows):
+    """ARNs of the queues the dead-lettered rows came from, in one query."""
+    ids = {row[14] for row in rows if row[14]}
+    if not ids:
+        return {}
+    return {queue.pk: queue.arn for queue in Queue.objects.filter(pk__in=ids).only("name")}
+
+
+def _received(queue, row, token, wanted, attribute_filter, source_arns):
     (
         pk,
         message_id,
@@ -740,10 +749,8 @@ def _received(queue, row, token, wanted, attribute_filter):
             trace = decode_attributes(system_attributes).get("AWSTraceHeader")
             if trace:
                 facts["AWSTraceHeader"] = trace["StringValue"]
-        if dead_letter_source_id:
-            source = Queue.objects.filter(pk=dead_letter_source_id).only("name").first()
-            if source is not None:
-                facts["DeadLetterQueueSourceArn"] = source.arn
+        if dead_letter_source_id in source_arns:
+            facts["DeadLetterQueueSourceArn"] = source_arns[dead_letter_source_id]
         message["Attributes"] = {name: value for name, value in facts.items() if name in wanted}
     if attribute_filter and attributes:
         decoded = decode_attributes(attributes)
@@ -863,7 +870,7 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
                 "There is already a task running. Only one active task is allowed for a source "
                 "queue arn at a given time."
             )
-        cutoff = _retention_cutoff(source, now)
+        cutoff = retention_cutoff(source, now)
         messages = Message.objects.filter(queue=source, sent_at__gt=cutoff)
         task = MessageMoveTask.objects.create(
             task_handle=uuid.uuid4().hex,
@@ -1030,7 +1037,7 @@ def sweep_expired_messages():
     now = now_ms()
     deleted = 0
     for queue in Queue.objects.only("id", "message_retention_period"):
-        deleted += message_sql.delete_all(queue.id, sent_before=_retention_cutoff(queue, now))
+        deleted += message_sql.delete_all(queue.id, sent_before=retention_cutoff(queue, now))
     DeduplicationRecord.objects.filter(expires_at__lte=now).delete()
     return deleted
 

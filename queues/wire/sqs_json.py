@@ -10,14 +10,14 @@ from queues.wire.operations import OPERATIONS, WaitForMessages
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
-def _encode(value):
+def encode_binary(value):
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def _render(result):
-    return Response(200, json.dumps(result, default=_encode).encode(), CONTENT_TYPE)
+def render(result):
+    return Response(200, json.dumps(result, default=encode_binary).encode(), CONTENT_TYPE)
 
 
 def handle(request):
@@ -37,10 +37,10 @@ def handle(request):
 
         def attempt():
             found = result.attempt()
-            return _render(found) if found is not None else None
+            return render(found) if found is not None else None
 
-        return Pending(result.queue_id, result.wait_seconds, attempt, _render(result.empty))
-    return _render(result)
+        return Pending(result.queue_id, result.wait_seconds, attempt, render(result.empty))
+    return render(result)
 
 
 def error_response(error, request):

@@ -111,7 +111,7 @@ def _structure(result, successful_item=None):
     return "".join(parts)
 
 
-def _render(action, result, request):
+def render(action, result, request):
     if result:
         body = xml.document(
             f"{action}Response",
@@ -171,12 +171,12 @@ def handle(request):
 
         def attempt():
             found = result.attempt()
-            return _render(action, found, request) if found is not None else None
+            return render(action, found, request) if found is not None else None
 
         return Pending(
-            result.queue_id, result.wait_seconds, attempt, _render(action, result.empty, request)
+            result.queue_id, result.wait_seconds, attempt, render(action, result.empty, request)
         )
-    return _render(action, result, request)
+    return render(action, result, request)
 
 
 def error_response(error, request):

@@ -1,0 +1,389 @@
+"""The REST API's queue, message, peek and redrive endpoints: parse, fetch, one service call.
+
+Every rule lives in queues.service (and queues.peek for browsing); these handlers translate JSON
+to its arguments and its results to JSON. Receive is async so a long poll waits on the notifier,
+not on a thread.
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from ninja import Query, Router, Status
+
+from console.wire.endpoint import RECHECK_SECONDS
+from queues import cross_process, notifier, peek, queue_attributes, schemas, service
+from queues.errors import InvalidParameterValue
+
+router = Router()
+
+QUEUES = ["queues"]
+MESSAGES = ["messages"]
+REDRIVE = ["redrive"]
+ERRORS = {frozenset({400, 401, 403, 404, 409}): schemas.Error}
+
+
+# Translation helpers
+
+
+def _base_url(request):
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _sender_id(request):
+    """Who sent a message: the access key's id, or the console user's name."""
+    credential = request.auth
+    if hasattr(credential, "access_key_id"):
+        return credential.access_key_id
+    return credential.get_username()[:128]
+
+
+def _attribute_text(value):
+    """A JSON value as the string SQS expects for a queue attribute."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _summary(request, queue):
+    return {
+        "name": queue.name,
+        "url": queue.url(_base_url(request)),
+        "arn": queue.arn,
+        "fifo": queue.is_fifo,
+    }
+
+
+def _detail(request, queue):
+    attributes = service.get_queue_attributes(queue, ["All"])
+    redrive = None
+    if attributes.get("RedrivePolicy"):
+        arn, count = queue_attributes.parse_redrive_policy(attributes["RedrivePolicy"])
+        if arn is not None:
+            redrive = {
+                "dead_letter_queue": service.queue_name_from_arn(arn),
+                "dead_letter_queue_arn": arn,
+                "max_receive_count": count,
+            }
+    sources, _ = service.list_dead_letter_source_queues(queue)
+    return {
+        **_summary(request, queue),
+        "attributes": attributes,
+        "depth": {
+            "visible": int(attributes["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+            "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
+        },
+        "redrive_policy": redrive,
+        "dead_letter_source_queues": [source.name for source in sources],
+        "tags": service.list_queue_tags(queue),
+    }
+
+
+def _message_attributes_in(attributes):
+    """REST message attributes -> the service's form (binary values as bytes)."""
+    result = {}
+    for name, attribute in attributes.items():
+        value = {"DataType": attribute.DataType}
+        if attribute.StringValue is not None:
+            value["StringValue"] = attribute.StringValue
+        if attribute.BinaryValue is not None:
+            try:
+                value["BinaryValue"] = base64.b64decode(attribute.BinaryValue, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidParameterValue(
+                    f"Message (user) attribute '{name}' has an invalid binary value."
+                ) from None
+        result[name] = value
+    return result
+
+
+def _message_attributes_out(attributes):
+    """Stored or received message attributes -> JSON (binary values in base64)."""
+    result = {}
+    for name, attribute in (attributes or {}).items():
+        value = {"DataType": attribute["DataType"]}
+        if attribute.get("StringValue") is not None:
+            value["StringValue"] = attribute["StringValue"]
+        if attribute.get("BinaryValue") is not None:
+            value["BinaryValue"] = base64.b64encode(attribute["BinaryValue"]).decode("ascii")
+        result[name] = value
+    return result
+
+
+def _send_entry(payload, entry_id=""):
+    system = {}
+    if payload.trace_header is not None:
+        system["AWSTraceHeader"] = {"DataType": "String", "StringValue": payload.trace_header}
+    return service.SendEntry(
+        id=entry_id,
+        body=payload.body,
+        delay_seconds=payload.delay_seconds,
+        message_attributes=_message_attributes_in(payload.message_attributes),
+        system_attributes=system,
+        group_id=payload.group_id,
+        deduplication_id=payload.deduplication_id,
+    )
+
+
+def _sent(result):
+    return {
+        "message_id": result["MessageId"],
+        "md5_of_body": result["MD5OfMessageBody"],
+        "md5_of_message_attributes": result.get("MD5OfMessageAttributes"),
+        "sequence_number": result.get("SequenceNumber"),
+    }
+
+
+def _received(message):
+    return {
+        "message_id": message["MessageId"],
+        "receipt_handle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "md5_of_body": message["MD5OfBody"],
+        "attributes": message.get("Attributes", {}),
+        "message_attributes": _message_attributes_out(message.get("MessageAttributes")),
+        "md5_of_message_attributes": message.get("MD5OfMessageAttributes"),
+    }
+
+
+def _peeked(message):
+    return {
+        "message_id": message.message_id,
+        "body": message.body,
+        "md5_of_body": message.md5_of_body,
+        "message_attributes": _message_attributes_out(message.attributes),
+        "state": message.state,
+        "sent_at": message.sent_at,
+        "visible_at": message.visible_at,
+        "receive_count": message.receive_count,
+        "first_received_at": message.first_received_at,
+        "sender_id": message.sender_id,
+        "group_id": message.group_id or None,
+        "deduplication_id": message.deduplication_id or None,
+        "sequence_number": message.sequence_number or None,
+        "trace_header": message.trace_header or None,
+        "dead_letter_source_queue": message.dead_letter_source_queue,
+    }
+
+
+def _move_task(task):
+    return {
+        "task_handle": task.task_handle,
+        "status": task.status,
+        "source_queue": task.source_queue.name,
+        "destination_queue": task.destination_queue.name if task.destination_queue_id else None,
+        "approximate_number_of_messages_moved": task.approximate_number_of_messages_moved,
+        "approximate_number_of_messages_to_move": task.approximate_number_of_messages_to_move,
+        "max_messages_per_second": task.max_messages_per_second,
+        "failure_reason": task.failure_reason or None,
+        "started_at": task.started_at,
+        "finished_at": task.finished_at,
+    }
+
+
+def _failed(failures):
+    return [
+        {
+            "id": entry_id,
+            "code": error.code,
+            "message": error.message,
+            "sender_fault": error.sender_fault,
+        }
+        for entry_id, error in failures
+    ]
+
+
+# Queues
+
+
+@router.get("/queues", response={200: schemas.QueueList, **ERRORS}, tags=QUEUES)
+def list_queues(request, prefix: str = "", limit: int = 1000, cursor: str | None = None):
+    """List queues by name, optionally only those whose name starts with `prefix`."""
+    queues, next_cursor = service.list_queues(prefix, limit, cursor)
+    return {"queues": [_summary(request, queue) for queue in queues], "next_cursor": next_cursor}
+
+
+@router.post("/queues", response={201: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
+def create_queue(request, payload: schemas.QueueCreate):
+    """Create a queue; an existing queue with the same attributes is returned as it is."""
+    attributes = {name: _attribute_text(value) for name, value in payload.attributes.items()}
+    queue = service.create_queue(payload.name, attributes, payload.tags)
+    return Status(201, _detail(request, queue))
+
+
+@router.get("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
+def get_queue(request, name: str):
+    """A queue's attributes, depth (visible, in flight, delayed), redrive policy and tags."""
+    return _detail(request, service.get_queue(name))
+
+
+@router.patch("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
+def update_queue(request, name: str, payload: schemas.QueueUpdate):
+    """Change attributes, add or replace tags, remove tags."""
+    queue = service.get_queue(name)
+    # All or nothing: a refused tag must not leave the attributes changed.
+    with transaction.atomic():
+        if payload.attributes is not None or (payload.tags is None and payload.remove_tags is None):
+            attributes = payload.attributes or {}
+            attributes = {key: _attribute_text(value) for key, value in attributes.items()}
+            queue = service.set_queue_attributes(queue, attributes)
+        if payload.tags is not None:
+            service.tag_queue(queue, payload.tags)
+        if payload.remove_tags is not None:
+            service.untag_queue(queue, payload.remove_tags)
+    return _detail(request, queue)
+
+
+@router.delete("/queues/{name}", response={204: None, **ERRORS}, tags=QUEUES)
+def delete_queue(request, name: str):
+    """Delete a queue and every message in it."""
+    service.delete_queue(service.get_queue(name))
+    return Status(204, None)
+
+
+@router.post("/queues/{name}/purge", response={200: schemas.PurgeResult, **ERRORS}, tags=QUEUES)
+def purge_queue(request, name: str):
+    """Delete every message in the queue (once a minute per queue, as in SQS)."""
+    return {"deleted": service.purge_queue(service.get_queue(name))}
+
+
+# Messages (literal paths before /messages/{receipt_handle}: Django matches in order)
+
+
+@router.get("/queues/{name}/messages", response={200: schemas.PeekPage, **ERRORS}, tags=MESSAGES)
+def peek_messages(request, name: str, filters: Query[schemas.PeekFilters]):
+    """Browse messages without receiving them: nothing about them changes."""
+    messages, next_cursor = peek.peek_messages(
+        service.get_queue(name),
+        cursor=filters.cursor,
+        limit=filters.limit,
+        states=filters.state,
+        body_contains=filters.body_contains,
+        attribute=filters.attribute,
+        min_receive_count=filters.min_receive_count,
+        older_than_seconds=filters.older_than_seconds,
+        group_id=filters.group_id,
+    )
+    return {"messages": [_peeked(message) for message in messages], "next_cursor": next_cursor}
+
+
+@router.post(
+    "/queues/{name}/messages", response={201: schemas.SentMessage, **ERRORS}, tags=MESSAGES
+)
+def send_message(request, name: str, payload: schemas.SendMessage):
+    """Send one message."""
+    queue = service.get_queue(name)
+    result = service.send_message(queue, _send_entry(payload), sender_id=_sender_id(request))
+    return Status(201, _sent(result))
+
+
+@router.post(
+    "/queues/{name}/messages/batch",
+    response={200: schemas.SendBatchResult, **ERRORS},
+    tags=MESSAGES,
+)
+def send_message_batch(request, name: str, payload: schemas.SendBatch):
+    """Send up to ten messages; each entry succeeds or fails on its own."""
+    queue = service.get_queue(name)
+    entries = [_send_entry(entry, entry.id) for entry in payload.entries]
+    successful, failures = service.send_messages(queue, entries, sender_id=_sender_id(request))
+    return {
+        "successful": [{"id": result["Id"], **_sent(result)} for result in successful],
+        "failed": _failed(failures),
+    }
+
+
+_database = sync_to_async  # thread-sensitive: all ORM work on the one sync thread
+
+
+@router.post(
+    "/queues/{name}/messages/receive",
+    response={200: schemas.ReceiveResult, **ERRORS},
+    tags=MESSAGES,
+)
+async def receive_messages(request, name: str, payload: schemas.Receive | None = None):
+    """Receive up to ten messages, long-polling up to `wait_seconds` when none are visible."""
+    payload = payload or schemas.Receive()
+    queue = await _database(service.get_queue)(name)
+    wait = payload.wait_seconds
+    if wait is None:
+        wait = queue.receive_message_wait_time_seconds
+
+    def attempt():
+        return service.receive_messages(
+            service.get_queue(name),
+            max_number=payload.max_messages,
+            visibility_timeout=payload.visibility_timeout,
+            system_attribute_names=["All"],
+            message_attribute_names=["All"],
+        )
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    messages = await _database(attempt)()
+    if not messages and wait > 0:
+        cross_process.ensure_watching()
+    while not messages and (remaining := deadline - loop.time()) > 0:
+        # Woken by sends in this process or (cross_process) another; the re-check is a safety net.
+        await notifier.wait(queue.id, min(remaining, RECHECK_SECONDS))
+        messages = await _database(attempt)()
+    return {"messages": [_received(message) for message in messages]}
+
+
+@router.delete(
+    "/queues/{name}/messages/{receipt_handle}", response={204: None, **ERRORS}, tags=MESSAGES
+)
+def delete_message(request, name: str, receipt_handle: str):
+    """Delete a received message; a handle from an earlier receive deletes nothing, as in SQS."""
+    service.delete_message(service.get_queue(name), receipt_handle)
+    return Status(204, None)
+
+
+@router.post(
+    "/queues/{name}/messages/{receipt_handle}/visibility",
+    response={204: None, **ERRORS},
+    tags=MESSAGES,
+)
+def change_visibility(request, name: str, receipt_handle: str, payload: schemas.ChangeVisibility):
+    """Make a received message visible again `visibility_timeout` seconds from now."""
+    service.change_message_visibility(
+        service.get_queue(name), receipt_handle, payload.visibility_timeout
+    )
+    return Status(204, None)
+
+
+# Redrive
+
+
+@router.post("/queues/{name}/move-tasks", response={201: schemas.MoveTask, **ERRORS}, tags=REDRIVE)
+def start_move_task(request, name: str, payload: schemas.StartMoveTask):
+    """Move a dead-letter queue's messages back to their source queues (or to `destination`)."""
+    source = service.get_queue(name)
+    destination = service.get_queue(payload.destination) if payload.destination else None
+    task = service.start_message_move_task(
+        source.arn, destination.arn if destination else None, payload.max_messages_per_second
+    )
+    return Status(201, _move_task(task))
+
+
+@router.get(
+    "/queues/{name}/move-tasks", response={200: schemas.MoveTaskList, **ERRORS}, tags=REDRIVE
+)
+def list_move_tasks(request, name: str, limit: int = 10):
+    """The queue's most recent move tasks, newest first (at most 10)."""
+    tasks = service.list_message_move_tasks(service.get_queue(name).arn, limit)
+    return {"tasks": [_move_task(task) for task in tasks]}
+
+
+@router.post(
+    "/move-tasks/{task_handle}/cancel", response={200: schemas.MoveTask, **ERRORS}, tags=REDRIVE
+)
+def cancel_move_task(request, task_handle: str):
+    """Stop a running move task; messages already moved stay moved."""
+    return _move_task(service.cancel_message_move_task(task_handle))
