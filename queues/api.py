@@ -311,9 +311,7 @@ async def receive_messages(request, name: str, payload: schemas.Receive | None =
     """Receive up to ten messages, long-polling up to `wait_seconds` when none are visible."""
     payload = payload or schemas.Receive()
     queue = await _database(service.get_queue)(name)
-    wait = payload.wait_seconds
-    if wait is None:
-        wait = queue.receive_message_wait_time_seconds
+    wait = service.long_poll_seconds(queue, payload.wait_seconds)
 
     def attempt():
         return service.receive_messages(

@@ -640,6 +640,18 @@ def _attribute_filter(names):
     return lambda name: name in exact or (prefixes and name.startswith(prefixes))
 
 
+def long_poll_seconds(queue, wait_seconds=None):
+    """How long a receive may wait: the request's WaitTimeSeconds, else the queue's default."""
+    if wait_seconds is None:
+        return queue.receive_message_wait_time_seconds
+    if not 0 <= wait_seconds <= 20:
+        raise InvalidParameterValue(
+            f"Value {wait_seconds} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 "
+            "and <= 20, if provided."
+        )
+    return wait_seconds
+
+
 def receive_messages(
     queue,
     max_number=1,

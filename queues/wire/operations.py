@@ -221,14 +221,7 @@ def send_message_batch(params, request):
 
 def receive_message(params, request):
     queue = _queue(params)
-    wait = _integer(params, "WaitTimeSeconds")
-    if wait is None:
-        wait = queue.receive_message_wait_time_seconds
-    elif not 0 <= wait <= 20:
-        raise InvalidParameterValue(
-            f"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and "
-            "<= 20, if provided."
-        )
+    wait = service.long_poll_seconds(queue, _integer(params, "WaitTimeSeconds"))
     arguments = {
         "max_number": _integer(params, "MaxNumberOfMessages"),
         "visibility_timeout": _integer(params, "VisibilityTimeout"),
