@@ -12,7 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from console.wire.endpoint import router  # noqa: E402
 
-application = ProtocolTypeRouter({"http": router(django_application)})
+# Static files (the console's CSS and htmx, the admin's) are served asynchronously from the apps'
+# static folders, so `make run` needs no collectstatic and no sync middleware: a sync middleware
+# would make Django run async views (long polls) in a thread each.
+application = ProtocolTypeRouter({"http": router(ASGIStaticFilesHandler(django_application))})

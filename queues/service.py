@@ -513,7 +513,9 @@ def _validate_fifo_id(name, value):
 def _deduplication_key(queue, entry):
     dedup_id = entry.deduplication_id or hashlib.sha256(entry.body.encode()).hexdigest()
     if queue.deduplication_scope == "messageGroup":
-        return f"{entry.group_id}\x00{dedup_id}"
+        # Group ids are printable ASCII without spaces, so a space separates unambiguously (and
+        # PostgreSQL text cannot hold the NUL byte a separator might otherwise be).
+        return f"{entry.group_id} {dedup_id}"
     return dedup_id
 
 
@@ -521,7 +523,7 @@ def _send_fifo(queue, row, entry, result, now):
     """Insert a FIFO message unless its de-duplication key was seen in the last five minutes."""
     key = _deduplication_key(queue, entry)
     if not entry.deduplication_id:
-        row[12] = key.rsplit("\x00", 1)[-1]
+        row[12] = key.rsplit(" ", 1)[-1]
     seen = DeduplicationRecord.objects.filter(queue=queue, key=key, expires_at__gt=now).first()
     if seen is not None:
         result["MessageId"] = seen.message_id

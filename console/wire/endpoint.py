@@ -31,7 +31,9 @@ logger = logging.getLogger("roost.wire")
 QUEUE_PATH = re.compile(r"^/[0-9]{12}/[^/]+/?$")
 # A long poll re-checks at this interval even unsignalled, for messages another process added.
 RECHECK_SECONDS = 1.0
-MAX_BODY = 2 * 1024 * 1024 + 65536
+# A 1 MiB message can triple on the wire: JSON escapes non-ASCII as \uXXXX, the query protocol
+# percent-encodes every byte.
+MAX_BODY = 8 * 1024 * 1024
 
 
 class AwsRequest:
