@@ -49,7 +49,8 @@ def ensure_watching():
 
 
 async def _watch_sqlite(path):
-    watcher = sqlite3.connect(str(path), check_same_thread=False)
+    path = str(path)
+    watcher = sqlite3.connect(path, check_same_thread=False, uri=path.startswith("file:"))
     try:
         last = watcher.execute("PRAGMA data_version").fetchone()[0]
         while True:
