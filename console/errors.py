@@ -97,6 +97,12 @@ class SerializationException(ClientError):
     default_message = "The request could not be parsed."
 
 
+class RequestEntityTooLarge(ClientError):
+    code = "RequestEntityTooLarge"
+    status = 413
+    default_message = "The request is larger than the server accepts."
+
+
 class InternalFailure(RoostError):
     code = "InternalFailure"
     query_code = "InternalFailure"

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection
 
 from console.errors import (
     InternalFailure,
+    RequestEntityTooLarge,
     RoostError,
     ServiceUnavailable,
 )
@@ -231,10 +232,10 @@ async def application(scope, receive, send):
     if body is None:
         return
     if body is False:
-        await send(
-            {"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"0")]}
-        )
-        await send({"type": "http.response.body", "body": b""})
+        # Answer in the request's own protocol so the SDK can parse the error.
+        request = AwsRequest(scope, b"")
+        error = RequestEntityTooLarge(f"Requests may be at most {MAX_BODY} bytes.")
+        await _send(send, _protocol(request).error_response(error, request), request.request_id)
         return
     request = AwsRequest(scope, body)
     response = await _run(request)
