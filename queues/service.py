@@ -263,7 +263,13 @@ def delete_queue(queue):
 
 def list_queues(prefix="", max_results=None, next_token=None):
     """Return (queues, next token) in name order; SQS caps an unpaged list at 1,000."""
-    queues = Queue.objects.with_prefix(prefix or "").order_by("name")
+    queues = Queue.objects.with_prefix(prefix or "")
+    return _page_by_name(queues, max_results, next_token)
+
+
+def _page_by_name(queues, max_results, next_token):
+    """One page of queues in name order, with the token for the next (None on the last)."""
+    queues = queues.order_by("name")
     if next_token:
         queues = queues.filter(name__gt=_decode_token(next_token))
     if max_results is None:
@@ -373,21 +379,8 @@ def list_queue_tags(queue):
 
 def list_dead_letter_source_queues(queue, max_results=None, next_token=None):
     """Queues whose RedrivePolicy names this queue, paged like ListQueues."""
-    sources = Queue.objects.filter(dead_letter_queue=queue).order_by("name")
-    if next_token:
-        sources = sources.filter(name__gt=_decode_token(next_token))
-    if max_results is None:
-        return list(sources[:1000]), None
-    if not 1 <= max_results <= 1000:
-        raise InvalidParameterValue(
-            f"Value {max_results} for parameter MaxResults is invalid. Reason: MaxResults must be "
-            "an integer between 1 and 1000."
-        )
-    page = list(sources[: max_results + 1])
-    if len(page) > max_results:
-        page = page[:max_results]
-        return page, _encode_token(page[-1].name)
-    return page, None
+    sources = Queue.objects.filter(dead_letter_queue=queue)
+    return _page_by_name(sources, max_results, next_token)
 
 
 def purge_queue(queue):

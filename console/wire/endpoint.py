@@ -49,6 +49,7 @@ class AwsRequest:
         "base_url",
         "access_key",
         "service",
+        "adapter",
         "_form",
     )
 
@@ -68,6 +69,7 @@ class AwsRequest:
         self.base_url = f"{scope.get('scheme', 'http')}://{host}"
         self.access_key = None
         self.service = None
+        self.adapter = sqs_json if "x-amz-target" in self.headers else sqs_query
         self._form = None
 
     @property
@@ -109,43 +111,40 @@ def _query_adapter(request, service_name):
     return sqs_query
 
 
-def _protocol(request):
-    return sqs_json if "x-amz-target" in request.headers else sqs_query
-
-
 def handle(request):
     """Authenticate and run one request on the database thread; return a Response or Pending."""
-    protocol = _protocol(request)
-    try:
+
+    def authenticate_and_run():
         request.access_key, request.service = sigv4.verify_request(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )
-        if protocol is sqs_query:
-            protocol = _query_adapter(request, request.service)
-        return protocol.handle(request)
-    except RoostError as error:
-        return protocol.error_response(error, request)
-    except DatabaseError:
-        logger.exception("database error on %s", request.request_id)
-        _reset_connection()
-        return protocol.error_response(ServiceUnavailable(), request)
-    except Exception:
-        logger.exception("unexpected error on %s", request.request_id)
-        return protocol.error_response(InternalFailure(), request)
+        if request.adapter is sqs_query:
+            request.adapter = _query_adapter(request, request.service)
+        return request.adapter.handle(request)
+
+    return _answer(request, authenticate_and_run)
 
 
-def _attempt(pending, protocol, request):
+def _attempt(pending, request):
+    return _answer(request, pending.attempt)
+
+
+def _answer(request, call):
+    """Run `call`, turning any failure into the adapter's error response (never a bare 500).
+
+    The adapter is read after the call: authentication may have switched it (SQS query to SNS).
+    """
     try:
-        return pending.attempt()
+        return call()
     except RoostError as error:
-        return protocol.error_response(error, request)
+        return request.adapter.error_response(error, request)
     except DatabaseError:
         logger.exception("database error on %s", request.request_id)
         _reset_connection()
-        return protocol.error_response(ServiceUnavailable(), request)
+        return request.adapter.error_response(ServiceUnavailable(), request)
     except Exception:
         logger.exception("unexpected error on %s", request.request_id)
-        return protocol.error_response(InternalFailure(), request)
+        return request.adapter.error_response(InternalFailure(), request)
 
 
 def _reset_connection():
@@ -165,9 +164,9 @@ async def _run(request):
     return await asyncio.get_running_loop().run_in_executor(_database_thread, handle, request)
 
 
-async def _run_attempt(pending, protocol, request):
+async def _run_attempt(pending, request):
     return await asyncio.get_running_loop().run_in_executor(
-        _database_thread, _attempt, pending, protocol, request
+        _database_thread, _attempt, pending, request
     )
 
 
@@ -193,9 +192,6 @@ async def _long_poll(pending, request, receive):
     cross_process.ensure_watching()
     deadline = loop.time() + pending.wait_seconds
     disconnected = asyncio.ensure_future(receive())
-    protocol = _protocol(request)
-    if protocol is sqs_query:
-        protocol = _query_adapter(request, request.service)
     try:
         while True:
             remaining = deadline - loop.time()
@@ -208,7 +204,7 @@ async def _long_poll(pending, request, receive):
             if disconnected.done():
                 woken.cancel()
                 return None
-            response = await _run_attempt(pending, protocol, request)
+            response = await _run_attempt(pending, request)
             if response is not None:
                 return response
     finally:
@@ -235,7 +231,7 @@ async def application(scope, receive, send):
         # Answer in the request's own protocol so the SDK can parse the error.
         request = AwsRequest(scope, b"")
         error = RequestEntityTooLarge(f"Requests may be at most {MAX_BODY} bytes.")
-        await _send(send, _protocol(request).error_response(error, request), request.request_id)
+        await _send(send, request.adapter.error_response(error, request), request.request_id)
         return
     request = AwsRequest(scope, body)
     response = await _run(request)
