@@ -2,8 +2,11 @@
 
 Sends in this process signal waiters directly (queues.notifier). A Celery worker redriving
 messages, or another web process, does not; so each web process watches the database:
-- SQLite: `PRAGMA data_version` changes whenever another connection commits. Checking it is a
-  read of shared memory, so a tick every 25 ms while anyone waits costs next to nothing.
+- SQLite: `PRAGMA data_version` on a connection changes only when *another* connection commits.
+  Asked on the database thread's own connection, our own sends (already signalled directly)
+  don't count, so only other processes' writes wake everyone. A check every 25 ms while anyone
+  waits costs one thread hop. (Asked on a separate connection, every local commit looked
+  foreign and woke every waiter: 2,075 -> 1,435 msgs/s in make bench.)
 - PostgreSQL: writers NOTIFY `roost_queue` with the queue id (see `announce`), and one
   LISTEN connection per process wakes exactly that queue's waiters.
 The long poll's own periodic re-check stays as the safety net for anything missed.
@@ -11,11 +14,11 @@ The long poll's own periodic re-check stays as the safety net for anything misse
 
 import asyncio
 import logging
-import sqlite3
 import weakref
 
 from django.db import connection
 
+from console import database_thread
 from queues import notifier
 
 logger = logging.getLogger("roost.wakeups")
@@ -43,28 +46,29 @@ def ensure_watching():
     _started.add(loop)
     settings_dict = connection.settings_dict
     if connection.vendor == "sqlite":
-        loop.create_task(_watch_sqlite(settings_dict["NAME"]))
+        loop.create_task(_watch_sqlite())
     elif connection.vendor == "postgresql":
         loop.create_task(_listen_postgresql(settings_dict))
 
 
-async def _watch_sqlite(path):
-    path = str(path)
-    watcher = sqlite3.connect(path, check_same_thread=False, uri=path.startswith("file:"))
+def _data_version():
+    connection.ensure_connection()
+    return connection.connection.execute("PRAGMA data_version").fetchone()[0]
+
+
+async def _watch_sqlite():
     try:
-        last = watcher.execute("PRAGMA data_version").fetchone()[0]
+        last = await database_thread.run(_data_version)
         while True:
             await asyncio.sleep(SQLITE_TICK_SECONDS)
             if not notifier.has_waiters():
                 continue
-            version = watcher.execute("PRAGMA data_version").fetchone()[0]
+            version = await database_thread.run(_data_version)
             if version != last:
                 last = version
                 notifier.signal_all()
     except Exception:
         logger.exception("SQLite change watcher stopped; long polls fall back to re-checking")
-    finally:
-        watcher.close()
 
 
 async def _listen_postgresql(settings_dict):

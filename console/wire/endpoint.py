@@ -2,20 +2,20 @@
 
 It bypasses Django's request machinery on purpose: the hot path (send, receive, delete) must cost
 well under a millisecond of server CPU, and a bare Django view alone costs 1.3-2 ms (DESIGN.md).
-All database work runs on one dedicated thread per process, which keeps a long-lived connection
-(stock Django under ASGI opens one per request); a long poll waits on the event loop
-(queues.notifier), never on a thread. A plain executor hop costs ~80 µs against asgiref's ~130.
+All database work runs on one dedicated thread per process (console.database_thread), which keeps
+a long-lived connection; a long poll waits on the event loop (queues.notifier), never on a
+thread.
 """
 
 import asyncio
 import logging
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, quote
 
 from django.db import DatabaseError, connection
 
+from console import database_thread
 from console.errors import (
     InternalFailure,
     RequestEntityTooLarge,
@@ -157,17 +157,12 @@ def _reset_connection():
         pass
 
 
-_database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-db")
-
-
 async def _run(request):
-    return await asyncio.get_running_loop().run_in_executor(_database_thread, handle, request)
+    return await database_thread.run(handle, request)
 
 
 async def _run_attempt(pending, request):
-    return await asyncio.get_running_loop().run_in_executor(
-        _database_thread, _attempt, pending, request
-    )
+    return await database_thread.run(_attempt, pending, request)
 
 
 async def _read_body(receive):
