@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from console.errors import RoostError
 from queues import cross_process, message_sql, notifier, queue_attributes, receipts
 from queues.errors import (
     BatchEntryIdsNotDistinct,
@@ -557,8 +558,8 @@ def send_messages(queue, entries, sender_id="", batch=True):
     for entry in entries:
         try:
             row, size, result = _prepare(queue, entry, now, sender_id)
-        except Exception as error:
-            if not batch or not hasattr(error, "code"):
+        except RoostError as error:
+            if not batch:
                 raise
             failures.append((entry.id, error))
             continue

@@ -13,7 +13,7 @@ from typing import Any
 
 from console.errors import SerializationException
 from queues import service
-from queues.errors import InvalidParameterValue, MissingParameter
+from queues.errors import InvalidParameterValue, MissingParameter, entry_failure
 from queues.models import MessageMoveTask
 
 
@@ -106,15 +106,7 @@ def _send_entry(params, entry_id=""):
 
 
 def _failed(failures):
-    return [
-        {
-            "Id": entry_id,
-            "SenderFault": error.sender_fault,
-            "Code": error.code,
-            "Message": error.message,
-        }
-        for entry_id, error in failures
-    ]
+    return [entry_failure(entry_id, error) for entry_id, error in failures]
 
 
 # Queues
