@@ -11,7 +11,6 @@ import binascii
 import json
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
 from ninja import Query, Router, Status
 
 from console.wire.endpoint import RECHECK_SECONDS
@@ -226,17 +225,13 @@ def get_queue(request, name: str):
 @router.patch("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
 def update_queue(request, name: str, payload: schemas.QueueUpdate):
     """Change attributes, add or replace tags, remove tags."""
-    queue = service.get_queue(name)
-    # All or nothing: a refused tag must not leave the attributes changed.
-    with transaction.atomic():
-        if payload.attributes is not None or (payload.tags is None and payload.remove_tags is None):
-            attributes = payload.attributes or {}
-            attributes = {key: _attribute_text(value) for key, value in attributes.items()}
-            queue = service.set_queue_attributes(queue, attributes)
-        if payload.tags is not None:
-            service.tag_queue(queue, payload.tags)
-        if payload.remove_tags is not None:
-            service.untag_queue(queue, payload.remove_tags)
+    attributes = None
+    if payload.attributes is not None or (payload.tags is None and payload.remove_tags is None):
+        # An empty PATCH is an empty SetQueueAttributes: its error says what is missing.
+        attributes = {key: _attribute_text(v) for key, v in (payload.attributes or {}).items()}
+    queue = service.update_queue(
+        service.get_queue(name), attributes, payload.tags, payload.remove_tags
+    )
     return _detail(request, queue)
 
 

@@ -352,6 +352,21 @@ def set_queue_attributes(queue, attributes):
     return queue
 
 
+def update_queue(queue, attributes=None, tags=None, remove_tags=None):
+    """Change attributes, add tags and remove tags all together, or nothing if any is refused.
+
+    None leaves that part alone; an empty value is a request, refused as its own call would be.
+    """
+    with transaction.atomic():
+        if attributes is not None:
+            queue = set_queue_attributes(queue, attributes)
+        if tags is not None:
+            tag_queue(queue, tags)
+        if remove_tags is not None:
+            untag_queue(queue, remove_tags)
+    return queue
+
+
 def tag_queue(queue, tags):
     if not tags:
         raise MissingParameter("The request must contain the parameter Tags.")
