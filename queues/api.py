@@ -5,7 +5,6 @@ to its arguments and its results to JSON. Receive is async so a long poll waits 
 not on a thread.
 """
 
-import asyncio
 import base64
 import binascii
 import json
@@ -13,8 +12,7 @@ import json
 from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
-from console.wire.endpoint import RECHECK_SECONDS
-from queues import cross_process, notifier, peek, queue_attributes, schemas, service
+from queues import long_poll, peek, queue_attributes, schemas, service
 from queues.errors import InvalidParameterValue
 
 router = Router()
@@ -317,15 +315,12 @@ async def receive_messages(request, name: str, payload: schemas.Receive | None =
             message_attribute_names=["All"],
         )
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
+    async def attempt_again():
+        return await _database(attempt)() or None
+
     messages = await _database(attempt)()
     if not messages and wait > 0:
-        cross_process.ensure_watching()
-    while not messages and (remaining := deadline - loop.time()) > 0:
-        # Woken by sends in this process or (cross_process) another; the re-check is a safety net.
-        await notifier.wait(queue.id, min(remaining, RECHECK_SECONDS))
-        messages = await _database(attempt)()
+        messages = await long_poll.wait_for_messages(queue.id, wait, attempt_again) or []
     return {"messages": [_received(message) for message in messages]}
 
 

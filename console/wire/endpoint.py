@@ -24,14 +24,12 @@ from console.errors import (
 )
 from console.wire import sigv4
 from console.wire.responses import Pending
-from queues import cross_process, notifier
+from queues import long_poll
 from queues.wire import sqs_json, sqs_query
 
 logger = logging.getLogger("roost.wire")
 
 QUEUE_PATH = re.compile(r"^/[0-9]{12}/[^/]+/?$")
-# A long poll re-checks at this interval even unsignalled, for messages another process added.
-RECHECK_SECONDS = 1.0
 # A 1 MiB message can triple on the wire: JSON escapes non-ASCII as \uXXXX, the query protocol
 # percent-encodes every byte.
 MAX_BODY = 8 * 1024 * 1024
@@ -182,29 +180,21 @@ async def _read_body(receive):
 
 
 async def _long_poll(pending, request, receive):
-    """Wait for messages until they come, the wait ends, or the client goes away."""
-    loop = asyncio.get_running_loop()
-    cross_process.ensure_watching()
-    deadline = loop.time() + pending.wait_seconds
+    """Wait for messages until they come (a response), the wait ends, or the client goes away."""
     disconnected = asyncio.ensure_future(receive())
     try:
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return pending.empty
-            woken = asyncio.ensure_future(
-                notifier.wait(pending.queue_id, min(remaining, RECHECK_SECONDS))
-            )
-            await asyncio.wait({woken, disconnected}, return_when=asyncio.FIRST_COMPLETED)
-            if disconnected.done():
-                woken.cancel()
-                return None
-            response = await _run_attempt(pending, request)
-            if response is not None:
-                return response
+        response = await long_poll.wait_for_messages(
+            pending.queue_id,
+            pending.wait_seconds,
+            lambda: _run_attempt(pending, request),
+            gone=disconnected,
+        )
     finally:
         if not disconnected.done():
             disconnected.cancel()
+    if response is None and not disconnected.done():
+        return pending.empty
+    return response
 
 
 async def _send(send, response, request_id):

@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 import console.errors
 import queues.api
 import queues.errors
+import queues.long_poll
 from console import access_keys
 from console.api import REST_STATUS, _error_response
 from console.errors import RoostError
@@ -508,7 +509,7 @@ def test_receive_from_empty_queue_waits_then_answers_empty(api, queue):
 @pytest.mark.django_db(transaction=True)
 def test_long_poll_returns_as_soon_as_a_message_is_sent(bearer, monkeypatch):
     # With a 30 s re-check, only the notifier can end the wait early.
-    monkeypatch.setattr(queues.api, "RECHECK_SECONDS", 30)
+    monkeypatch.setattr(queues.long_poll, "RECHECK_SECONDS", 30)
     queue = service.create_queue("waiting")
     client = AsyncClient()  # its constructor's headers never reach an ASGI request's scope
 
