@@ -36,3 +36,42 @@ class InternalError(RoostError):
     code = "InternalError"
     status = 500
     default_message = "Internal error"
+
+
+class ResourceNotFound(ClientError):
+    code = "ResourceNotFound"
+    status = 404
+    default_message = "Resource does not exist"
+
+
+class TagLimitExceeded(ClientError):
+    code = "TagLimitExceeded"
+    default_message = "Could not complete request: tag quota of per resource exceeded"
+
+
+class EmptyBatchRequest(ClientError):
+    code = "EmptyBatchRequest"
+    default_message = "The batch request doesn't contain any entries."
+
+
+class TooManyEntriesInBatchRequest(ClientError):
+    code = "TooManyEntriesInBatchRequest"
+    default_message = "The batch request contains more entries than permissible."
+
+
+class BatchEntryIdsNotDistinct(ClientError):
+    code = "BatchEntryIdsNotDistinct"
+    default_message = "Two or more batch entries in the request have the same Id."
+
+
+class InvalidBatchEntryId(ClientError):
+    code = "InvalidBatchEntryId"
+    default_message = (
+        "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+        "It can be at most 80 letters long."
+    )
+
+
+class BatchRequestTooLong(ClientError):
+    code = "BatchRequestTooLong"
+    default_message = "The length of all the messages put together is more than the limit."

@@ -1,0 +1,321 @@
+"""Delivering what a publish accepted: into queues, to HTTP(S) endpoints and by email.
+
+Every Delivery row is the outbox entry for one (message, subscription). Workers take rows that are
+pending and due, so running any of these twice is harmless, and a delivery whose task was lost (a
+broker outage, a killed worker) is found again by `stalled_work`, which the sweep re-dispatches.
+
+Queue deliveries are drained in batches (one transaction delivers many publishes to many queues);
+a successful one leaves no row behind, its message is the record. HTTP(S) and email deliveries
+are one task per attempt, follow the delivery policy's retries and keep a log of every attempt.
+"""
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from console.errors import RoostError
+from notifications import delivery_policy, envelopes, transports
+from notifications.models import Delivery, DeliveryAttempt, PublishedMessage, Subscription
+from queues import service as queue_service
+from queues.models import now_ms
+
+logger = logging.getLogger("roost.deliveries")
+
+# SQLite has one writer: a batch holds it for a few tens of milliseconds at most.
+DRAIN_BATCH = 200
+# An attempt holds its delivery this long; a worker that dies mid-attempt frees it after.
+ATTEMPT_LEASE_MS = 60_000
+# The sweep re-dispatches pending deliveries this overdue: their task was lost.
+STALL_MARGIN_MS = 15_000
+# SNS's delivery policy for email (SMTP): 2 retries 10 s apart, 10 backing off to 600 s, 38 at
+# 600 s; Roost keeps the shape with fewer attempts at the slow end.
+EMAIL_POLICY = delivery_policy.DeliveryPolicy(
+    min_delay=10,
+    max_delay=600,
+    num_retries=20,
+    num_no_delay_retries=0,
+    num_min_delay_retries=2,
+    num_max_delay_retries=8,
+    backoff_function="exponential",
+    max_receives_per_second=None,
+    header_content_type="text/plain; charset=UTF-8",
+)
+CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
+# Keep the log of finished HTTP(S)/email deliveries, and messages nothing still owes, this long.
+LOG_RETENTION_MS = 7 * 24 * 3600 * 1000
+MESSAGE_RETENTION_MS = 3600 * 1000
+SNS_SENDER_ID = "AIDAROOSTSNSSERVICE00"
+
+
+# Into queues ---------------------------------------------------------------------------------
+
+
+def deliver_to_queues(limit=DRAIN_BATCH):
+    """Deliver every due queue delivery, oldest first, in batches; return how many were done."""
+    done = 0
+    while True:
+        count = _drain_batch(limit)
+        done += count
+        if count < limit:
+            return done
+
+
+def _lock_drain():
+    """One drain at a time, so FIFO topics reach FIFO queues in publish order.
+
+    SQLite's IMMEDIATE transactions already take the one write lock; PostgreSQL needs a lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x524F4F5354])
+
+
+def _drain_batch(limit):
+    now = now_ms()
+    with transaction.atomic():
+        _lock_drain()
+        deliveries = list(
+            Delivery.objects.select_related("message", "subscription__topic")
+            .filter(status=Delivery.Status.PENDING, protocol="sqs", next_attempt_at__lte=now)
+            .order_by("id")[:limit]
+        )
+        by_queue = {}
+        for delivery in deliveries:
+            by_queue.setdefault(delivery.subscription.endpoint, []).append(delivery)
+        delivered, failed = [], []
+        for queue_arn, batch in by_queue.items():
+            ok, errors = _send_to_queue(queue_arn, batch)
+            delivered += ok
+            failed += errors
+        if delivered:
+            Delivery.objects.filter(pk__in=[delivery.pk for delivery in delivered]).delete()
+        for delivery, error in failed:
+            _give_up(delivery, error)
+    return len(deliveries)
+
+
+def _send_to_queue(queue_arn, deliveries):
+    """Send a batch to one queue; return (delivered, [(delivery, error)])."""
+    try:
+        queue = queue_service.get_queue_by_arn(queue_arn)
+    except RoostError as error:
+        return [], [(delivery, f"{error.code}: {error.message}") for delivery in deliveries]
+    entries = [queue_entry(delivery, queue) for delivery in deliveries]
+    try:
+        queue_service.send_messages(queue, entries, sender_id=SNS_SENDER_ID, batch=False)
+        return deliveries, []
+    except RoostError:
+        pass
+    # Something in the batch was refused: send one by one so only the bad ones fail.
+    delivered, failed = [], []
+    for delivery, entry in zip(deliveries, entries, strict=True):
+        try:
+            queue_service.send_messages(queue, [entry], sender_id=SNS_SENDER_ID, batch=False)
+        except RoostError as error:
+            failed.append((delivery, f"{error.code}: {error.message}"))
+        else:
+            delivered.append(delivery)
+    return delivered, failed
+
+
+def queue_entry(delivery, queue):
+    """The SQS message a queue subscriber gets: the envelope, or the raw body and attributes."""
+    message, subscription = delivery.message, delivery.subscription
+    body = message.body_for("sqs")
+    if subscription.raw_message_delivery:
+        entry = queue_service.SendEntry(
+            body=body, message_attributes=envelopes.raw_attributes(message.attributes)
+        )
+    else:
+        entry = queue_service.SendEntry(
+            body=json.dumps(envelopes.notification(message, subscription, body))
+        )
+    if queue.is_fifo:
+        entry.group_id = message.group_id or None
+        entry.deduplication_id = message.deduplication_id or None
+    return entry
+
+
+# To HTTP(S) endpoints and email ----------------------------------------------------------------
+
+
+def _policy(delivery):
+    if delivery.protocol in ("email", "email-json"):
+        return EMAIL_POLICY
+    subscription = delivery.subscription
+    return delivery_policy.effective_policy(
+        subscription.topic.delivery_policy, subscription.delivery_policy
+    )
+
+
+def attempt(delivery_id):
+    """Make one attempt at an HTTP(S) or email delivery if it is due.
+
+    Returns the seconds until the next attempt when one is scheduled, else None.
+    """
+    now = now_ms()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now + 1000
+    ).update(next_attempt_at=now + ATTEMPT_LEASE_MS, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    delivery = Delivery.objects.select_related("message", "subscription__topic").get(pk=delivery_id)
+    outcome = _send(delivery)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        attempted_at=now,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+    )
+    if outcome.ok:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.DELIVERED, finished_at=now_ms(), last_error=""
+        )
+        return None
+    policy = _policy(delivery)
+    if outcome.permanent or delivery.attempts >= policy.max_attempts:
+        _give_up(delivery, outcome.error)
+        return None
+    delay = policy.retry_delays()[delivery.attempts - 1]
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=now_ms() + int(delay * 1000), last_error=outcome.error
+    )
+    return delay
+
+
+def _send(delivery):
+    message, subscription = delivery.message, delivery.subscription
+    if delivery.protocol in ("http", "https"):
+        body = message.body_for(delivery.protocol)
+        envelope = envelopes.notification(message, subscription, body)
+        content_type = _policy(delivery).header_content_type
+        headers = envelopes.http_headers(envelope, subscription, content_type)
+        text = body if subscription.raw_message_delivery else envelopes.dumps(envelope)
+        return transports.post(subscription.endpoint, text, headers)
+    subject, body, sender = envelopes.email_notification(message, subscription)
+    headers = {"List-Unsubscribe": f"<{envelopes.unsubscribe_page_url(subscription)}>"}
+    return transports.send_email(subscription.endpoint, subject, body, sender, headers)
+
+
+def _give_up(delivery, error):
+    """Retries are over: to the subscription's dead-letter queue if it has one, else failed."""
+    status = Delivery.Status.FAILED
+    subscription = delivery.subscription
+    if subscription.redrive_policy:
+        try:
+            _dead_letter(delivery, error)
+            status = Delivery.Status.DEAD_LETTERED
+        except (RoostError, ValueError) as dead_letter_error:
+            error = f"{error}; the dead-letter queue refused it too: {dead_letter_error}"
+    logger.warning("delivery %s to %s failed: %s", delivery.pk, subscription.endpoint, error)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status, finished_at=now_ms(), last_error=error
+    )
+
+
+def _dead_letter(delivery, error):
+    """Put the undeliverable message in the DLQ, as SNS does, with why it failed."""
+    from notifications.service import dead_letter_queue_arn  # noqa: PLC0415 (no import cycle)
+
+    subscription = delivery.subscription
+    queue = queue_service.get_queue_by_arn(
+        dead_letter_queue_arn(subscription.redrive_policy, subscription.topic.fifo_topic)
+    )
+    entry = queue_entry(delivery, queue)
+    code, _, text = error.partition(": ")
+    entry.message_attributes = {
+        **entry.message_attributes,
+        "ErrorCode": {"DataType": "String", "StringValue": (code or "DeliveryFailed")[:256]},
+        "ErrorMessage": {"DataType": "String", "StringValue": (text or error or "failed")[:1024]},
+    }
+    queue_service.send_messages(queue, [entry], sender_id=SNS_SENDER_ID, batch=False)
+
+
+def replay(delivery):
+    """Try a failed or dead-lettered delivery again from the start; return it."""
+    if delivery.status == Delivery.Status.PENDING:
+        return delivery
+    now = now_ms()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, finished_at=None
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+# Subscription confirmations --------------------------------------------------------------------
+
+
+def send_confirmation(subscription_id):
+    """Send a pending subscription its confirmation; return whether it went out."""
+    subscription = (
+        Subscription.objects.select_related("topic")
+        .filter(pk=subscription_id, status=Subscription.Status.PENDING)
+        .first()
+    )
+    if subscription is None:
+        return True
+    now = now_ms()
+    if subscription.protocol in ("http", "https"):
+        envelope = envelopes.confirmation(subscription, str(uuid.uuid4()), now)
+        headers = envelopes.http_headers(envelope, subscription, "text/plain; charset=UTF-8")
+        outcome = transports.post(subscription.endpoint, envelopes.dumps(envelope), headers)
+    elif subscription.protocol == "email-json":
+        envelope = envelopes.confirmation(subscription, str(uuid.uuid4()), now)
+        subject, _body, sender = envelopes.email_confirmation(subscription)
+        outcome = transports.send_email(
+            subscription.endpoint, subject, envelopes.dumps(envelope), sender
+        )
+    else:
+        subject, body, sender = envelopes.email_confirmation(subscription)
+        outcome = transports.send_email(subscription.endpoint, subject, body, sender)
+    # Sent or not, the token's clock starts: a later Subscribe call sends a fresh one.
+    Subscription.objects.filter(pk=subscription.pk, confirmation_sent_at=0).update(
+        confirmation_sent_at=now
+    )
+    if not outcome.ok:
+        logger.warning(
+            "confirmation to %s failed: %s", subscription.endpoint, outcome.error or "refused"
+        )
+    return outcome.ok
+
+
+# Sweeping ------------------------------------------------------------------------------------
+
+
+def stalled_work(margin_ms=STALL_MARGIN_MS):
+    """What lost its task: (any queue deliveries overdue?, overdue HTTP/email delivery ids,
+    subscriptions whose confirmation never went out)."""
+    cutoff = now_ms() - margin_ms
+    overdue = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lt=cutoff)
+    queues_overdue = overdue.filter(protocol="sqs").exists()
+    others = list(overdue.exclude(protocol="sqs").order_by("id").values_list("pk", flat=True))
+    unconfirmed = list(
+        Subscription.objects.filter(
+            status=Subscription.Status.PENDING,
+            confirmation_sent_at=0,
+            created_at__lt=_datetime(cutoff),
+        ).values_list("pk", flat=True)
+    )
+    return queues_overdue, others, unconfirmed
+
+
+def _datetime(ms):
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def prune(now=None):
+    """Forget finished deliveries and messages nothing owes any more, after their retention."""
+    now = now or now_ms()
+    DeliveryAttempt.objects.filter(delivery__finished_at__lt=now - LOG_RETENTION_MS).delete()
+    Delivery.objects.filter(
+        ~Q(status=Delivery.Status.PENDING), finished_at__lt=now - LOG_RETENTION_MS
+    ).delete()
+    PublishedMessage.objects.filter(
+        published_at__lt=now - MESSAGE_RETENTION_MS, deliveries__isnull=True
+    ).delete()

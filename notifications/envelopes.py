@@ -1,0 +1,207 @@
+"""What subscribers receive: SNS's JSON envelopes, HTTP headers, emails and the links they carry.
+
+Links point at ROOST_PUBLIC_URL: deliveries are rendered by workers, which have no request to
+take a host from. SubscribeURL and UnsubscribeURL have AWS's shape (`/?Action=...`) so code that
+follows them gets SNS's XML answer; emails link to HTML pages instead, for people.
+"""
+
+import base64
+import functools
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+
+from notifications import signing
+
+NOTIFICATION = signing.NOTIFICATION
+SUBSCRIPTION_CONFIRMATION = signing.SUBSCRIPTION_CONFIRMATION
+
+
+def _base_url():
+    return settings.ROOST_PUBLIC_URL.rstrip("/")
+
+
+def timestamp(ms):
+    """SNS's Timestamp: ISO 8601 in UTC with milliseconds, like 2012-04-25T21:49:25.719Z."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def subscribe_url(subscription):
+    query = urlencode(
+        {
+            "Action": "ConfirmSubscription",
+            "TopicArn": subscription.topic.arn,
+            "Token": subscription.confirmation_token,
+        }
+    )
+    return f"{_base_url()}/?{query}"
+
+
+def unsubscribe_url(subscription):
+    query = urlencode(
+        {
+            "Action": "Unsubscribe",
+            "SubscriptionArn": subscription.arn,
+            "Token": subscription.unsubscribe_token,
+        }
+    )
+    return f"{_base_url()}/?{query}"
+
+
+def confirmation_page_url(subscription):
+    query = urlencode(
+        {
+            "TopicArn": subscription.topic.arn,
+            "Token": subscription.confirmation_token,
+            "Endpoint": subscription.endpoint,
+        }
+    )
+    return f"{_base_url()}/sns/confirmation/?{query}"
+
+
+def unsubscribe_page_url(subscription):
+    query = urlencode(
+        {"SubscriptionArn": subscription.arn, "Token": subscription.unsubscribe_token}
+    )
+    return f"{_base_url()}/sns/unsubscribe/?{query}"
+
+
+def envelope_attributes(attributes):
+    """Message attributes as the envelope shows them: {"name": {"Type": ..., "Value": ...}}."""
+    return {
+        name: {
+            "Type": value["DataType"],
+            "Value": value["BinaryValue"] if "BinaryValue" in value else value["StringValue"],
+        }
+        for name, value in attributes.items()
+    }
+
+
+def notification(message, subscription, body):
+    """The JSON envelope of one notification, signed unless the topic is FIFO (as SNS does)."""
+    topic = subscription.topic
+    envelope = {"Type": NOTIFICATION, "MessageId": message.message_id}
+    if topic.fifo_topic:
+        envelope["SequenceNumber"] = message.sequence_number
+    envelope["TopicArn"] = topic.arn
+    if message.subject:
+        envelope["Subject"] = message.subject
+    envelope["Message"] = body
+    envelope["Timestamp"] = timestamp(message.published_at)
+    if not topic.fifo_topic:
+        envelope.update(
+            _signature(
+                body,
+                message.message_id,
+                message.subject,
+                envelope["Timestamp"],
+                topic.arn,
+                topic.signature_version,
+            )
+        )
+    envelope["UnsubscribeURL"] = unsubscribe_url(subscription)
+    if message.attributes:
+        envelope["MessageAttributes"] = envelope_attributes(message.attributes)
+    return envelope
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(body, message_id, subject, sent, topic_arn, version):
+    """Sign once per message: every subscriber of a topic gets the same signed fields."""
+    fields = {
+        "Type": NOTIFICATION,
+        "MessageId": message_id,
+        "TopicArn": topic_arn,
+        "Message": body,
+        "Timestamp": sent,
+    }
+    if subject:
+        fields["Subject"] = subject
+    signed = signing.sign(fields, _base_url(), version)
+    return {name: signed[name] for name in ("SignatureVersion", "Signature", "SigningCertURL")}
+
+
+def confirmation(subscription, message_id, sent_ms):
+    """The signed SubscriptionConfirmation an HTTP(S) endpoint must answer by visiting a URL."""
+    topic = subscription.topic
+    fields = {
+        "Type": SUBSCRIPTION_CONFIRMATION,
+        "MessageId": message_id,
+        "Token": subscription.confirmation_token,
+        "TopicArn": topic.arn,
+        "Message": (
+            f"You have chosen to subscribe to the topic {topic.arn}.\n"
+            "To confirm the subscription, visit the SubscribeURL included in this message."
+        ),
+        "SubscribeURL": subscribe_url(subscription),
+        "Timestamp": timestamp(sent_ms),
+    }
+    return signing.sign(fields, _base_url(), topic.signature_version)
+
+
+def http_headers(envelope, subscription, content_type):
+    """The headers SNS sends with every HTTP(S) POST."""
+    headers = {
+        "Content-Type": content_type,
+        "User-Agent": "Amazon Simple Notification Service Agent",
+        "x-amz-sns-message-type": envelope["Type"],
+        "x-amz-sns-message-id": envelope["MessageId"],
+        "x-amz-sns-topic-arn": envelope["TopicArn"],
+    }
+    if envelope["Type"] == NOTIFICATION:
+        headers["x-amz-sns-subscription-arn"] = subscription.arn
+        if subscription.raw_message_delivery:
+            headers["x-amz-sns-rawdelivery"] = "true"
+    return headers
+
+
+def raw_attributes(attributes):
+    """Message attributes in SQS's shape for raw delivery: binary values as bytes."""
+    converted = {}
+    for name, value in attributes.items():
+        if "BinaryValue" in value:
+            converted[name] = {
+                "DataType": value["DataType"],
+                "BinaryValue": base64.b64decode(value["BinaryValue"]),
+            }
+        else:
+            converted[name] = {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+    return converted
+
+
+def dumps(envelope):
+    return json.dumps(envelope, ensure_ascii=False, indent=2)
+
+
+def _sender(topic):
+    name = topic.display_name or "Roost Notifications"
+    return f"{name} <{settings.DEFAULT_FROM_EMAIL}>"
+
+
+def email_notification(message, subscription):
+    """(subject, body, from) of a notification to an email or email-json subscriber."""
+    topic = subscription.topic
+    subject = message.subject or topic.display_name or "Roost Notification Message"
+    if subscription.protocol == "email-json":
+        body = dumps(notification(message, subscription, message.body_for("email-json")))
+    else:
+        body = (
+            f"{message.body_for('email')}\n\n--\n"
+            "If you wish to stop receiving notifications from this topic, please click or visit "
+            f"the link below to unsubscribe:\n{unsubscribe_page_url(subscription)}\n"
+        )
+    return subject, body, _sender(topic)
+
+
+def email_confirmation(subscription):
+    """(subject, body, from) of the email asking a subscriber to confirm."""
+    topic = subscription.topic
+    body = (
+        f"You have chosen to subscribe to the topic:\n{topic.arn}\n\n"
+        "To confirm this subscription, click or visit the link below (If this was in error no "
+        f"action is necessary):\n{confirmation_page_url(subscription)}\n"
+    )
+    return "Roost Notification - Subscription Confirmation", body, _sender(topic)

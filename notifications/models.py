@@ -1,0 +1,178 @@
+"""Topics, their subscriptions, published messages and deliveries (the outbox and attempt log).
+
+Times that deliveries are scheduled and compared by are integer milliseconds since the epoch, as in
+queues.models: the delivery drain and the sweep compare them in SQL.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=256, unique=True)
+    fifo_topic = models.BooleanField(default=False)
+    content_based_deduplication = models.BooleanField(default=False)
+    display_name = models.CharField(max_length=100, blank=True, default="")
+    # Stored as the JSON text the client gave; SNS returns it verbatim.
+    policy = models.TextField(blank=True, default="")
+    delivery_policy = models.TextField(blank=True, default="")
+    # SNS defaults to 1 (SHA1); Roost signs with SHA256 unless a topic asks for 1.
+    signature_version = models.CharField(max_length=1, default="2")
+    # Attributes Roost keeps and returns but does not act on (KmsMasterKeyId, TracingConfig,
+    # the *FeedbackRoleArn family...).
+    extra_attributes = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    subscriptions_deleted = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def arn(self):
+        return f"arn:aws:sns:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{self.name}"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONFIRMED = "confirmed"
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="subscriptions")
+    # The last part of the subscription ARN: <topic arn>:<uuid>.
+    uuid = models.CharField(max_length=36, unique=True)
+    protocol = models.CharField(max_length=16)
+    endpoint = models.CharField(max_length=2048)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Confirmation tokens are what SubscribeURL and the email link carry; SNS keeps them valid for
+    # three days. Unsubscribe links carry their own token, valid as long as the subscription.
+    confirmation_token = models.CharField(max_length=128, unique=True)
+    confirmation_sent_at = models.BigIntegerField(default=0)
+    confirmation_was_authenticated = models.BooleanField(default=False)
+    unsubscribe_token = models.CharField(max_length=64)
+    raw_message_delivery = models.BooleanField(default=False)
+    filter_policy = models.TextField(blank=True, default="")
+    filter_policy_scope = models.CharField(max_length=24, default="MessageAttributes")
+    # Resolved from the redrive policy's deadLetterTargetArn when it is set.
+    redrive_policy = models.TextField(blank=True, default="")
+    delivery_policy = models.TextField(blank=True, default="")
+    extra_attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["topic", "status"], name="subscription_topic_idx")]
+
+    def __str__(self):
+        return self.arn
+
+    @property
+    def arn(self):
+        return f"{self.topic.arn}:{self.uuid}"
+
+    @property
+    def is_confirmed(self):
+        return self.status == self.Status.CONFIRMED
+
+
+class PublishedMessage(models.Model):
+    """One accepted Publish: what every delivery of it is rendered from."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="messages")
+    message_id = models.CharField(max_length=36, unique=True)
+    subject = models.CharField(max_length=100, blank=True, default="")
+    message = models.TextField()
+    # With MessageStructure=json: {"default": ..., "sqs": ..., "http": ...}; else empty.
+    structured = models.JSONField(null=True, blank=True)
+    # {"name": {"DataType": ..., "StringValue": ... | "BinaryValue": <base64>}}, as SQS stores them.
+    attributes = models.JSONField(default=dict, blank=True)
+    group_id = models.CharField(max_length=128, blank=True, default="")
+    deduplication_id = models.CharField(max_length=128, blank=True, default="")
+    # FIFO topics: the topic's sequence; the de-duplication window keys on the id above.
+    sequence_number = models.CharField(max_length=40, blank=True, default="")
+    published_at = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["topic", "published_at"], name="published_topic_idx"),
+            models.Index(
+                fields=["topic", "deduplication_id", "published_at"],
+                name="published_dedup_idx",
+                condition=~models.Q(deduplication_id=""),
+            ),
+        ]
+
+    def __str__(self):
+        return self.message_id
+
+    def body_for(self, protocol):
+        """The message text a subscriber of this protocol gets (MessageStructure=json picks)."""
+        if self.structured is None:
+            return self.message
+        return self.structured.get(protocol, self.structured["default"])
+
+
+class Delivery(models.Model):
+    """One message owed to one subscription: the outbox row, then the record of how it went."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        # Retries exhausted; moved to the subscription's dead-letter queue when it has one.
+        FAILED = "failed"
+        DEAD_LETTERED = "dead_lettered"
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message = models.ForeignKey(
+        PublishedMessage, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Copied from the subscription so the queue drain selects without a join.
+    protocol = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next attempt is due; the sweep re-dispatches pending deliveries overdue by a margin.
+    next_attempt_at = models.BigIntegerField()
+    created_at = models.BigIntegerField()
+    finished_at = models.BigIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The drain and the sweep read only pending rows; a partial index stays small.
+            models.Index(
+                fields=["protocol", "next_attempt_at", "id"],
+                name="delivery_pending_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["subscription", "id"], name="delivery_subscription_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} -> {self.subscription_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at an HTTP(S) or email delivery, kept for the delivery log."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.BigIntegerField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.delivery_id}@{self.attempted_at}"
+
+    @property
+    def succeeded(self):
+        return not self.error

@@ -1,0 +1,63 @@
+"""Celery tasks for topics: thin wrappers around notifications.delivery.
+
+Every task is idempotent (it acts only on rows still pending and due) and acks late, so running
+one twice, or again after a worker died mid-way, delivers nothing twice that it can avoid.
+"""
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from notifications import delivery, dispatch
+from notifications.models import Delivery
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_published(message_ids):
+    """Deliver newly published messages: queues in one drain, each HTTP/email on its own."""
+    delivery.deliver_to_queues()
+    pending = Delivery.objects.filter(
+        message_id__in=message_ids, status=Delivery.Status.PENDING
+    ).exclude(protocol="sqs")
+    for delivery_id in pending.values_list("pk", flat=True):
+        dispatch.attempt(delivery_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_to_queues():
+    delivery.deliver_to_queues()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def attempt_delivery(delivery_id):
+    delay = delivery.attempt(delivery_id)
+    if delay is not None:
+        dispatch.attempt(delivery_id, countdown=delay)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_confirmation(subscription_id, retry=0):
+    if delivery.send_confirmation(subscription_id):
+        return
+    if retry < len(delivery.CONFIRMATION_RETRY_DELAYS):
+        dispatch.confirmation(
+            subscription_id, retry + 1, countdown=delivery.CONFIRMATION_RETRY_DELAYS[retry]
+        )
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_deliveries():
+    """Re-dispatch work whose task was lost, and forget what is past its retention."""
+    queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work()
+    if queues_overdue:
+        delivery.deliver_to_queues()
+    for delivery_id in delivery_ids:
+        dispatch.attempt(delivery_id)
+    for subscription_id in subscription_ids:
+        dispatch.confirmation(subscription_id)
+    delivery.prune()
+
+
+@worker_ready.connect
+def _sweep_on_start(sender=None, **kwargs):
+    """A worker that starts (after a crash, a deploy) picks up what was left at once."""
+    dispatch.sweep()
