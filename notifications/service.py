@@ -496,7 +496,7 @@ def _apply_subscription_attribute(subscription, name, value, subscribing):
                 "Invalid parameter: DeliveryPolicy: only HTTP and HTTPS subscriptions take a "
                 "delivery policy"
             )
-        delivery_policy.parse_subscription_policy(value)
+        delivery_policy.parse_subscription_policy(value, subscribing=subscribing)
         subscription.delivery_policy = value
     elif name == "RedrivePolicy":
         if value:
