@@ -12,6 +12,7 @@ are one task per attempt, follow the delivery policy's retries and keep a log of
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
@@ -78,53 +79,74 @@ def _drain_batch(limit):
     now = now_ms()
     with transaction.atomic():
         _lock_drain()
-        deliveries = list(
-            Delivery.objects.select_related("message", "subscription__topic")
-            .filter(status=Delivery.Status.PENDING, protocol="sqs", next_attempt_at__lte=now)
-            .order_by("id")[:limit]
+        # Plain tuples, then each message and subscription once: a batch of 200 deliveries
+        # usually names 20 messages and 10 subscriptions, and model instances are what cost.
+        rows = list(
+            Delivery.objects.filter(
+                status=Delivery.Status.PENDING, protocol="sqs", next_attempt_at__lte=now
+            )
+            .order_by("id")
+            .values_list("id", "message_id", "subscription_id")[:limit]
+        )
+        if not rows:
+            return 0
+        messages = PublishedMessage.objects.in_bulk({row[1] for row in rows})
+        subscriptions = Subscription.objects.select_related("topic").in_bulk(
+            {row[2] for row in rows}
         )
         by_queue = {}
-        for delivery in deliveries:
-            by_queue.setdefault(delivery.subscription.endpoint, []).append(delivery)
+        for delivery_id, message_id, subscription_id in rows:
+            subscription = subscriptions[subscription_id]
+            by_queue.setdefault(subscription.endpoint, []).append(
+                Owed(delivery_id, messages[message_id], subscription)
+            )
         delivered, failed = [], []
         for queue_arn, batch in by_queue.items():
             ok, errors = _send_to_queue(queue_arn, batch)
             delivered += ok
             failed += errors
         if delivered:
-            Delivery.objects.filter(pk__in=[delivery.pk for delivery in delivered]).delete()
-        for delivery, error in failed:
-            _give_up(delivery, error)
-    return len(deliveries)
+            Delivery.objects.filter(pk__in=[owed.delivery_id for owed in delivered]).delete()
+        for owed, error in failed:
+            _give_up(owed, error)
+    return len(rows)
 
 
-def _send_to_queue(queue_arn, deliveries):
-    """Send a batch to one queue; return (delivered, [(delivery, error)])."""
+@dataclass
+class Owed:
+    """One delivery in flight: what a drain or an attempt needs of its row."""
+
+    delivery_id: int
+    message: PublishedMessage
+    subscription: Subscription
+
+
+def _send_to_queue(queue_arn, batch):
+    """Send a batch to one queue; return (delivered, [(owed, error)])."""
     try:
         queue = queue_service.get_queue_by_arn(queue_arn)
     except RoostError as error:
-        return [], [(delivery, f"{error.code}: {error.message}") for delivery in deliveries]
-    entries = [queue_entry(delivery, queue) for delivery in deliveries]
+        return [], [(owed, f"{error.code}: {error.message}") for owed in batch]
+    entries = [queue_entry(owed.message, owed.subscription, queue) for owed in batch]
     try:
         queue_service.send_messages(queue, entries, sender_id=SNS_SENDER_ID, batch=False)
-        return deliveries, []
+        return batch, []
     except RoostError:
         pass
     # Something in the batch was refused: send one by one so only the bad ones fail.
     delivered, failed = [], []
-    for delivery, entry in zip(deliveries, entries, strict=True):
+    for owed, entry in zip(batch, entries, strict=True):
         try:
             queue_service.send_messages(queue, [entry], sender_id=SNS_SENDER_ID, batch=False)
         except RoostError as error:
-            failed.append((delivery, f"{error.code}: {error.message}"))
+            failed.append((owed, f"{error.code}: {error.message}"))
         else:
-            delivered.append(delivery)
+            delivered.append(owed)
     return delivered, failed
 
 
-def queue_entry(delivery, queue):
+def queue_entry(message, subscription, queue):
     """The SQS message a queue subscriber gets: the envelope, or the raw body and attributes."""
-    message, subscription = delivery.message, delivery.subscription
     body = message.body_for("sqs")
     if subscription.raw_message_delivery:
         entry = queue_service.SendEntry(
@@ -179,7 +201,7 @@ def attempt(delivery_id):
         return None
     policy = _policy(delivery)
     if outcome.permanent or delivery.attempts >= policy.max_attempts:
-        _give_up(delivery, outcome.error)
+        _give_up(Owed(delivery.pk, delivery.message, delivery.subscription), outcome.error)
         return None
     delay = policy.retry_delays()[delivery.attempts - 1]
     Delivery.objects.filter(pk=delivery.pk).update(
@@ -202,31 +224,31 @@ def _send(delivery):
     return transports.send_email(subscription.endpoint, subject, body, sender, headers)
 
 
-def _give_up(delivery, error):
+def _give_up(owed, error):
     """Retries are over: to the subscription's dead-letter queue if it has one, else failed."""
     status = Delivery.Status.FAILED
-    subscription = delivery.subscription
+    subscription = owed.subscription
     if subscription.redrive_policy:
         try:
-            _dead_letter(delivery, error)
+            _dead_letter(owed, error)
             status = Delivery.Status.DEAD_LETTERED
         except (RoostError, ValueError) as dead_letter_error:
             error = f"{error}; the dead-letter queue refused it too: {dead_letter_error}"
-    logger.warning("delivery %s to %s failed: %s", delivery.pk, subscription.endpoint, error)
-    Delivery.objects.filter(pk=delivery.pk).update(
+    logger.warning("delivery %s to %s failed: %s", owed.delivery_id, subscription.endpoint, error)
+    Delivery.objects.filter(pk=owed.delivery_id).update(
         status=status, finished_at=now_ms(), last_error=error
     )
 
 
-def _dead_letter(delivery, error):
+def _dead_letter(owed, error):
     """Put the undeliverable message in the DLQ, as SNS does, with why it failed."""
     from notifications.service import dead_letter_queue_arn  # noqa: PLC0415 (no import cycle)
 
-    subscription = delivery.subscription
+    subscription = owed.subscription
     queue = queue_service.get_queue_by_arn(
         dead_letter_queue_arn(subscription.redrive_policy, subscription.topic.fifo_topic)
     )
-    entry = queue_entry(delivery, queue)
+    entry = queue_entry(owed.message, subscription, queue)
     code, _, text = error.partition(": ")
     entry.message_attributes = {
         **entry.message_attributes,

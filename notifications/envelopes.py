@@ -23,6 +23,7 @@ def _base_url():
     return settings.ROOST_PUBLIC_URL.rstrip("/")
 
 
+@functools.lru_cache(maxsize=1024)
 def timestamp(ms):
     """SNS's Timestamp: ISO 8601 in UTC with milliseconds, like 2012-04-25T21:49:25.719Z."""
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
@@ -41,13 +42,13 @@ def subscribe_url(subscription):
 
 
 def unsubscribe_url(subscription):
-    query = urlencode(
-        {
-            "Action": "Unsubscribe",
-            "SubscriptionArn": subscription.arn,
-            "Token": subscription.unsubscribe_token,
-        }
-    )
+    return _unsubscribe_url(subscription.arn, subscription.unsubscribe_token)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unsubscribe_url(arn, token):
+    """Cached: a drain renders the same subscription's link for every message it delivers."""
+    query = urlencode({"Action": "Unsubscribe", "SubscriptionArn": arn, "Token": token})
     return f"{_base_url()}/?{query}"
 
 
