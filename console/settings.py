@@ -131,14 +131,18 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-if CELERY_BROKER_URL.startswith("sqla+"):
-    # The embedded broker is polled: every 50 ms keeps publish-to-delivery latency low for the
-    # price of 20 cheap SELECTs a second on an idle worker (kombu's default is a whole second).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
+# The embedded broker is polled once a second (kombu's default). Its SQLAlchemy transport hands
+# every transport option to create_engine(), which refuses `polling_interval`: setting it there
+# makes every enqueue and the worker's own connection fail.
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-expired-messages": {
         "task": "queues.tasks.sweep_expired_messages",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    "sample-queue-depths": {
+        "task": "queues.tasks.sample_queue_depths",
         "schedule": 60.0,
         "options": {"expires": 50},
     },

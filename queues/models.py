@@ -177,3 +177,27 @@ class MessageMoveTask(models.Model):
     @property
     def is_active(self):
         return self.status in (self.Status.RUNNING, self.Status.CANCELLING)
+
+
+class QueueActivity(models.Model):
+    """One queue's minute: messages sent and received, and its depth when last sampled.
+
+    The console's rates and charts read these; each process adds its own counts every few
+    seconds (queues.activity), so no request pays for a counter update.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    minute = models.BigIntegerField()  # minutes since the epoch
+    sent = models.BigIntegerField(default=0)
+    received = models.BigIntegerField(default=0)
+    visible = models.BigIntegerField(null=True, blank=True)
+    in_flight = models.BigIntegerField(null=True, blank=True)
+    delayed = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "minute"], name="activity_queue_minute"),
+        ]
+
+    def __str__(self):
+        return f"{self.queue_id}@{self.minute}"

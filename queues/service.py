@@ -20,7 +20,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from console.errors import RoostError
-from queues import cross_process, message_sql, notifier, queue_attributes, receipts
+from queues import activity, cross_process, message_sql, notifier, queue_attributes, receipts
 from queues.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -600,6 +600,7 @@ def send_messages(queue, entries, sender_id="", batch=True):
         queue_cache.forget(queue.name)
         raise QueueDoesNotExist() from None
     _messages_arrived(queue.id)
+    activity.count(queue.id, sent=len(prepared))
     results = []
     for entry, _row, result in prepared:
         if batch:
@@ -720,6 +721,8 @@ def receive_messages(
             rows = message_sql.claim(**claim)
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
+    if rows:
+        activity.count(queue.id, received=len(rows))
     source_arns = _dead_letter_source_arns(rows) if "DeadLetterQueueSourceArn" in wanted else {}
     return [_received(queue, row, token, wanted, attribute_filter, source_arns) for row in rows]
 

@@ -4,7 +4,8 @@ import time
 
 from celery import shared_task
 
-from queues import service
+from queues import activity, service
+from queues.models import Queue
 
 # A task run hands over to a fresh one after this long, so no worker is held for hours and a
 # deploy can stop workers between batches without losing the task (it resumes from the rows).
@@ -27,3 +28,11 @@ def resume_message_move_tasks():
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_expired_messages():
     service.sweep_expired_messages()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sample_queue_depths():
+    """Record every queue's depth once a minute for the console's charts."""
+    activity.flush()
+    activity.record_depths({queue.id: service.queue_depth(queue) for queue in Queue.objects.all()})
+    activity.prune()

@@ -1,0 +1,80 @@
+// Live regions: connect the page named by [data-live-page] to the server's live stream and let
+// htmx swap the regions that changed (each arrives with its id and hx-swap-oob). WebSockets by
+// default, Server-Sent Events where the page asks for them or where WebSockets never open (a
+// proxy that refuses upgrades). Both reconnect by themselves after a server restart.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-live-page]");
+  if (!root || !window.htmx) return;
+
+  var query = "page=" + encodeURIComponent(root.dataset.livePage) +
+    "&args=" + encodeURIComponent(root.dataset.liveArgs || "{}");
+  var transport = root.dataset.liveTransport === "sse" ? "sse" : "ws";
+  var opened = false;
+  var failures = 0;
+  var box = null;
+
+  function status(state, text) {
+    var badge = document.getElementById("live-status");
+    if (!badge) return;
+    badge.dataset.state = state;
+    badge.textContent = text;
+    badge.title = state === "live" ? "Updating live over " + (transport === "ws" ? "WebSockets" : "Server-Sent Events") : text;
+  }
+
+  function connect() {
+    if (box) box.remove();
+    box = document.createElement("div");
+    box.id = "live-connection";
+    box.hidden = true;
+    if (transport === "ws") {
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      box.setAttribute("hx-ext", "ws");
+      box.setAttribute("ws-connect", scheme + location.host + "/live/ws/?" + query);
+    } else {
+      box.setAttribute("hx-ext", "sse");
+      box.setAttribute("sse-connect", "/live/sse/?" + query);
+      box.setAttribute("sse-swap", "live,gone");
+      box.setAttribute("hx-swap", "none");
+    }
+    document.body.appendChild(box);
+    status("connecting", "Connecting…");
+    htmx.process(box);
+  }
+
+  function gone() {
+    if (box) box.remove();
+    box = null;
+    status("gone", "No longer live: this page's object was deleted");
+  }
+
+  document.body.addEventListener("htmx:wsOpen", function () {
+    opened = true;
+    failures = 0;
+    status("live", "Live");
+  });
+  document.body.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail && event.detail.event && event.detail.event.code;
+    if (code === 4404) return gone();
+    if (code === 4401) return status("gone", "Log in again to follow live updates");
+    if (!opened && ++failures >= 2) {
+      transport = "sse";
+      return connect();
+    }
+    status("reconnecting", "Reconnecting…");
+  });
+  document.body.addEventListener("htmx:sseOpen", function () {
+    status("live", "Live");
+  });
+  document.body.addEventListener("htmx:sseError", function () {
+    status("reconnecting", "Reconnecting…");
+  });
+  document.body.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (event.detail && event.detail.type === "gone") {
+      event.preventDefault();
+      gone();
+    }
+  });
+
+  connect();
+})();
