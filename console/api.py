@@ -20,6 +20,7 @@ from ninja.security.base import AuthBase
 from console import access_keys
 from console.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console.wire import sigv4
+from notifications.api import router as notifications_router
 from queues.api import router as queues_router
 
 logger = logging.getLogger("roost.api")
@@ -152,7 +153,8 @@ api = NinjaAPI(
     title="Roost",
     version="1",
     description=(
-        "Roost's native REST API: queues, messages, peeking and redrive. Authenticate with "
+        "Roost's native REST API: queues, messages, peeking and redrive; topics, subscriptions, "
+        "publishing and delivery logs. Authenticate with "
         "`Authorization: Bearer <access key id>:<secret>`, SigV4, or a console session. Times "
         "are milliseconds since the epoch; errors are `{code, message}`."
     ),
@@ -160,6 +162,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", queues_router)
+api.add_router("/", notifications_router)
 
 fallback = Router()
 

@@ -20,7 +20,9 @@ from django.db.models import F, Q
 
 from console.errors import RoostError
 from notifications import delivery_policy, envelopes, transports
+from notifications.errors import InvalidParameter
 from notifications.models import Delivery, DeliveryAttempt, PublishedMessage, Subscription
+from queues import activity
 from queues import service as queue_service
 from queues.models import now_ms
 
@@ -62,6 +64,7 @@ def deliver_to_queues(limit=DRAIN_BATCH):
         count = _drain_batch(limit)
         done += count
         if count < limit:
+            activity.flush()  # sends counted inside the drain's transactions
             return done
 
 
@@ -220,7 +223,10 @@ def _send(delivery):
         text = body if subscription.raw_message_delivery else envelopes.dumps(envelope)
         return transports.post(subscription.endpoint, text, headers)
     subject, body, sender = envelopes.email_notification(message, subscription)
-    headers = {"List-Unsubscribe": f"<{envelopes.unsubscribe_page_url(subscription)}>"}
+    headers = {
+        "List-Unsubscribe": f"<{envelopes.unsubscribe_page_url(subscription)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
     return transports.send_email(subscription.endpoint, subject, body, sender, headers)
 
 
@@ -260,6 +266,10 @@ def _dead_letter(owed, error):
 
 def replay(delivery):
     """Try a failed or dead-lettered delivery again from the start; return it."""
+    if delivery.status == Delivery.Status.DELIVERED:
+        raise InvalidParameter(
+            "Invalid parameter: only failed or dead-lettered deliveries can be replayed"
+        )
     if delivery.status == Delivery.Status.PENDING:
         return delivery
     now = now_ms()
@@ -313,15 +323,19 @@ def send_confirmation(subscription_id):
 def stalled_work(margin_ms=STALL_MARGIN_MS):
     """What lost its task: (any queue deliveries overdue?, overdue HTTP/email delivery ids,
     subscriptions whose confirmation never went out)."""
-    cutoff = now_ms() - margin_ms
-    overdue = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lt=cutoff)
+    now = now_ms()
+    overdue = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lt=now - margin_ms
+    )
     queues_overdue = overdue.filter(protocol="sqs").exists()
     others = list(overdue.exclude(protocol="sqs").order_by("id").values_list("pk", flat=True))
+    # A delivery run twice is harmless, a confirmation sent twice reaches its subscriber twice:
+    # only those surely lost are sent again.
     unconfirmed = list(
         Subscription.objects.filter(
             status=Subscription.Status.PENDING,
             confirmation_sent_at=0,
-            created_at__lt=_datetime(cutoff),
+            created_at__lt=_datetime(now - max(margin_ms, STALL_MARGIN_MS)),
         ).values_list("pk", flat=True)
     )
     return queues_overdue, others, unconfirmed
@@ -341,3 +355,14 @@ def prune(now=None):
     PublishedMessage.objects.filter(
         published_at__lt=now - MESSAGE_RETENTION_MS, deliveries__isnull=True
     ).delete()
+
+
+def delivery_log(subscription, failed_only=False):
+    """A subscription's deliveries, newest first, with their attempts (queue deliveries leave
+    rows only when they fail: their messages are the record)."""
+    deliveries = Delivery.objects.filter(subscription=subscription).prefetch_related("attempt_log")
+    if failed_only:
+        deliveries = deliveries.filter(
+            status__in=[Delivery.Status.FAILED, Delivery.Status.DEAD_LETTERED]
+        )
+    return deliveries.order_by("-id")

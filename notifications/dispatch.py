@@ -41,7 +41,7 @@ def confirmation(subscription_id, retry=0, countdown=None):
     _send(tasks.send_confirmation, subscription_id, retry, countdown=countdown)
 
 
-def sweep():
+def sweep(margin_ms=None):
     from notifications import tasks  # noqa: PLC0415
 
-    _send(tasks.sweep_deliveries)
+    _send(tasks.sweep_deliveries, *([] if margin_ms is None else [margin_ms]))

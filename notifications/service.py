@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from console.errors import RoostError
@@ -161,6 +161,23 @@ def topic_name_from_arn(arn, parameter="TopicArn"):
 def get_topic(arn, parameter="TopicArn"):
     """The topic an ARN names, or NotFound (InvalidParameter for a malformed ARN)."""
     return topic_cache.get(topic_name_from_arn(arn, parameter))[0]
+
+
+def get_topic_by_name(name):
+    """The topic with this name (the REST API and console address topics by name)."""
+    topic = Topic.objects.filter(name=name).first()
+    if topic is None:
+        raise NotFound("Topic does not exist")
+    return topic
+
+
+def get_subscription_by_uuid(subscription_uuid):
+    subscription = (
+        Subscription.objects.select_related("topic").filter(uuid=subscription_uuid).first()
+    )
+    if subscription is None:
+        raise NotFound("Subscription does not exist")
+    return subscription
 
 
 def get_subscription(arn, parameter="SubscriptionArn"):
@@ -325,7 +342,7 @@ def _encode_token(value):
 
 def _decode_token(token):
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeError):
         raise InvalidParameter("Invalid parameter: NextToken") from None
 
@@ -393,6 +410,21 @@ def set_topic_attribute(topic, name, value):
     topic = Topic.objects.get(pk=topic.pk)
     _apply_topic_attribute(topic, name, value, creating=False)
     topic.save()
+    topic_cache.forget(topic.name)
+    return topic
+
+
+def update_topic(topic, attributes=None, tags=None, remove_tags=None):
+    """Change several attributes and tags at once: all of them, or none when one is refused."""
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        for name, value in (attributes or {}).items():
+            _apply_topic_attribute(topic, name, value, creating=False)
+        if tags:
+            topic.tags = _validate_tags(tags, topic.tags)
+        if remove_tags:
+            topic.tags = {key: value for key, value in topic.tags.items() if key not in remove_tags}
+        topic.save()
     topic_cache.forget(topic.name)
     return topic
 
@@ -633,20 +665,14 @@ def unsubscribe(subscription):
     with transaction.atomic():
         Subscription.objects.filter(pk=subscription.pk).delete()
         Topic.objects.filter(pk=subscription.topic_id).update(
-            subscriptions_deleted=subscription.topic.subscriptions_deleted + 1
+            subscriptions_deleted=F("subscriptions_deleted") + 1
         )
     topic_cache.forget(subscription.topic.name)
 
 
 def unsubscribe_with_token(subscription_arn, token):
     """Unsubscribe through the link a delivery carried: only for the token it names."""
-    subscription = get_subscription(subscription_arn)
-    if not token or not secrets.compare_digest(subscription.unsubscribe_token, token):
-        raise AuthorizationError("Invalid token for this subscription")
-    if subscription.extra_attributes.get("AuthenticateOnUnsubscribe") == "true":
-        raise AuthorizationError(
-            "This subscription can only be removed by an authenticated Unsubscribe call"
-        )
+    subscription = subscription_for_unsubscribe_link(subscription_arn, token)
     unsubscribe(subscription)
     return subscription
 
@@ -710,6 +736,40 @@ def get_subscription_attributes(subscription, saved=True):
         if name in _PASSIVE_SUBSCRIPTION_ATTRIBUTES
     )
     return attributes
+
+
+def set_subscription_attributes(subscription, attributes):
+    """Change several attributes at once: all or none, the scope before the policy it governs."""
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_related("topic").select_for_update().get(pk=subscription.pk)
+        )
+        scope = attributes.get("FilterPolicyScope")
+        if scope is not None:
+            subscription.filter_policy_scope = scope or MESSAGE_ATTRIBUTES
+            parse_filter_policy("", subscription.filter_policy_scope)  # SNS's error for a bad one
+        for name, value in attributes.items():
+            if name != "FilterPolicyScope":
+                _apply_subscription_attribute(subscription, name, value, subscribing=False)
+        # The final scope and policy must fit each other, whichever was set.
+        parse_filter_policy(subscription.filter_policy, subscription.filter_policy_scope)
+        subscription.save()
+    topic_cache.forget(subscription.topic.name)
+    return subscription
+
+
+def subscription_for_unsubscribe_link(subscription_arn, token):
+    """The subscription an unsubscribe link may remove, or the error the link deserves."""
+    subscription = get_subscription(subscription_arn)
+    if not token or not secrets.compare_digest(
+        subscription.unsubscribe_token.encode(), str(token).encode()
+    ):
+        raise AuthorizationError("Invalid token for this subscription")
+    if subscription.extra_attributes.get("AuthenticateOnUnsubscribe") == "true":
+        raise AuthorizationError(
+            "This subscription can only be removed by an authenticated Unsubscribe call"
+        )
+    return subscription
 
 
 def set_subscription_attribute(subscription, name, value):

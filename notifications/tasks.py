@@ -45,9 +45,9 @@ def send_confirmation(subscription_id, retry=0):
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def sweep_deliveries():
+def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     """Re-dispatch work whose task was lost, and forget what is past its retention."""
-    queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work()
+    queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work(margin_ms)
     if queues_overdue:
         delivery.deliver_to_queues()
     for delivery_id in delivery_ids:
@@ -59,5 +59,9 @@ def sweep_deliveries():
 
 @worker_ready.connect
 def _sweep_on_start(sender=None, **kwargs):
-    """A worker that starts (after a crash, a deploy) picks up what was left at once."""
-    dispatch.sweep()
+    """A worker that starts (after a crash, a deploy) picks up what was left at once.
+
+    Every pending delivery that is due, not only those overdue by the sweep's margin: the tasks of
+    a worker killed a moment ago are lost now, and running a delivery twice is harmless.
+    """
+    dispatch.sweep(margin_ms=0)

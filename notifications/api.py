@@ -1,0 +1,388 @@
+"""The REST API's topic, subscription, publish and delivery-log endpoints: parse, fetch, one call.
+
+Every rule lives in notifications.service (and notifications.delivery for replays); these handlers
+translate JSON to its arguments and its results to JSON. Topics are named by their name in URLs,
+as queues are; subscriptions by their id, the last part of their ARN.
+"""
+
+import base64
+import binascii
+import json
+
+from django.db import transaction
+from ninja import Query, Router, Status
+
+from notifications import delivery, dispatch, schemas, service
+from notifications.errors import InvalidParameter, NotFound
+from notifications.models import Delivery
+from queues.schemas import Error
+
+router = Router()
+
+TOPICS = ["topics"]
+SUBSCRIPTIONS = ["subscriptions"]
+PUBLISH = ["publish"]
+DELIVERIES = ["deliveries"]
+ERRORS = {frozenset({400, 401, 403, 404}): Error}
+# What `?status=` means: "failed" is every delivery whose retries are over.
+DELIVERY_STATUSES = {
+    "pending": [Delivery.Status.PENDING],
+    "delivered": [Delivery.Status.DELIVERED],
+    "failed": [Delivery.Status.FAILED, Delivery.Status.DEAD_LETTERED],
+    "dead_lettered": [Delivery.Status.DEAD_LETTERED],
+}
+
+
+# Fetching
+
+
+def _topic(name):
+    return service.get_topic_by_name(name)
+
+
+def _subscription(subscription_id):
+    return service.get_subscription_by_uuid(subscription_id)
+
+
+def _delivery(subscription, delivery_id):
+    found = (
+        Delivery.objects.select_related("message")
+        .filter(pk=delivery_id, subscription=subscription)
+        .first()
+    )
+    if found is None:
+        raise NotFound("Delivery does not exist")
+    return found
+
+
+# Translation helpers
+
+
+def _attribute_text(value):
+    """A JSON value as the string SNS expects for an attribute."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _attributes_in(attributes):
+    return {name: _attribute_text(value) for name, value in (attributes or {}).items()}
+
+
+def _ms(moment):
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _topic_summary(topic):
+    return {"name": topic.name, "arn": topic.arn, "fifo": topic.fifo_topic}
+
+
+def _topic_detail(topic):
+    attributes = service.get_topic_attributes(topic)
+    return {
+        **_topic_summary(topic),
+        "attributes": attributes,
+        "subscriptions": {
+            "confirmed": int(attributes["SubscriptionsConfirmed"]),
+            "pending": int(attributes["SubscriptionsPending"]),
+            "deleted": int(attributes["SubscriptionsDeleted"]),
+        },
+        "tags": dict(topic.tags),
+    }
+
+
+def _subscription_summary(subscription):
+    return {
+        "id": subscription.uuid,
+        "arn": subscription.arn,
+        "topic": subscription.topic.name,
+        "protocol": subscription.protocol,
+        "endpoint": subscription.endpoint,
+        "status": subscription.status,
+    }
+
+
+def _subscription_detail(subscription):
+    return {
+        **_subscription_summary(subscription),
+        "attributes": service.get_subscription_attributes(subscription),
+        "created_at": _ms(subscription.created_at),
+        "confirmed_at": _ms(subscription.confirmed_at),
+    }
+
+
+def _message_attributes_in(attributes):
+    """REST message attributes -> the service's form (binary values as bytes)."""
+    result = {}
+    for name, attribute in attributes.items():
+        value = {"DataType": attribute.DataType}
+        if attribute.StringValue is not None:
+            value["StringValue"] = attribute.StringValue
+        if attribute.BinaryValue is not None:
+            try:
+                value["BinaryValue"] = base64.b64decode(attribute.BinaryValue, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidParameter(
+                    f"Invalid parameter: MessageAttributes Reason: The message attribute "
+                    f"'{name}' has an invalid base64 binary value."
+                ) from None
+        result[name] = value
+    return result
+
+
+def _publish_entry(payload, entry_id=""):
+    return service.PublishEntry(
+        id=entry_id,
+        message=payload.message,
+        subject=payload.subject,
+        message_structure=payload.message_structure,
+        message_attributes=_message_attributes_in(payload.message_attributes),
+        group_id=payload.group_id,
+        deduplication_id=payload.deduplication_id,
+    )
+
+
+def _published(result):
+    return {"message_id": result["MessageId"], "sequence_number": result.get("SequenceNumber")}
+
+
+def _attempt(attempt):
+    return {
+        "attempted_at": attempt.attempted_at,
+        "status_code": attempt.status_code,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error or None,
+        "succeeded": attempt.succeeded,
+    }
+
+
+def _delivery_out(found):
+    pending = found.status == Delivery.Status.PENDING
+    return {
+        "id": found.pk,
+        "message_id": found.message.message_id,
+        "subject": found.message.subject or None,
+        "protocol": found.protocol,
+        "status": found.status,
+        "attempts": found.attempts,
+        "created_at": found.created_at,
+        "next_attempt_at": found.next_attempt_at if pending else None,
+        "finished_at": found.finished_at,
+        "last_error": found.last_error or None,
+        "attempt_log": [_attempt(attempt) for attempt in found.attempt_log.all()],
+    }
+
+
+def _encode_cursor(delivery_id):
+    return base64.urlsafe_b64encode(str(delivery_id).encode()).decode()
+
+
+def _decode_cursor(cursor):
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeError):
+        raise InvalidParameter("Invalid parameter: cursor") from None
+
+
+def _delivery_log(subscription, status, cursor, limit):
+    """One page of a subscription's deliveries, newest first, and the cursor for the next."""
+    deliveries = delivery.delivery_log(subscription).select_related("message")
+    if status:
+        deliveries = deliveries.filter(status__in=DELIVERY_STATUSES[status])
+    if cursor:
+        deliveries = deliveries.filter(id__lt=_decode_cursor(cursor))
+    page = list(deliveries[: limit + 1])
+    if len(page) > limit:
+        return page[:limit], _encode_cursor(page[limit - 1].pk)
+    return page, None
+
+
+def _failed(failures):
+    return [
+        {
+            "id": entry_id,
+            "code": error.code,
+            "message": error.message,
+            "sender_fault": error.sender_fault,
+        }
+        for entry_id, error in failures
+    ]
+
+
+# Topics
+
+
+@router.get("/topics", response={200: schemas.TopicList, **ERRORS}, tags=TOPICS)
+def list_topics(request, cursor: str | None = None):
+    """List topics by name, a hundred at a time."""
+    topics, next_cursor = service.list_topics(cursor)
+    return {"topics": [_topic_summary(topic) for topic in topics], "next_cursor": next_cursor}
+
+
+@router.post("/topics", response={201: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
+def create_topic(request, payload: schemas.TopicCreate):
+    """Create a topic; an existing topic with the same attributes is returned as it is."""
+    topic = service.create_topic(payload.name, _attributes_in(payload.attributes), payload.tags)
+    return Status(201, _topic_detail(topic))
+
+
+@router.get("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
+def get_topic(request, name: str):
+    """A topic's attributes, subscription counts and tags."""
+    return _topic_detail(_topic(name))
+
+
+@router.patch("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
+def update_topic(request, name: str, payload: schemas.TopicUpdate):
+    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
+    topic = _topic(name)
+    if not (payload.attributes or payload.tags or payload.remove_tags):
+        raise InvalidParameter("Invalid parameter: give attributes, tags or remove_tags to change")
+    topic = service.update_topic(
+        topic, _attributes_in(payload.attributes), payload.tags, payload.remove_tags
+    )
+    return _topic_detail(topic)
+
+
+@router.delete("/topics/{name}", response={204: None, **ERRORS}, tags=TOPICS)
+def delete_topic(request, name: str):
+    """Delete a topic with its subscriptions and the deliveries it still owes."""
+    service.delete_topic(_topic(name))
+    return Status(204, None)
+
+
+# Subscriptions
+
+
+@router.get(
+    "/topics/{name}/subscriptions",
+    response={200: schemas.SubscriptionList, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def list_subscriptions(request, name: str, cursor: str | None = None):
+    """A topic's subscriptions in the order they were made, a hundred at a time."""
+    subscriptions, next_cursor = service.list_subscriptions(_topic(name), cursor)
+    return {
+        "subscriptions": [_subscription_summary(item) for item in subscriptions],
+        "next_cursor": next_cursor,
+    }
+
+
+@router.post(
+    "/topics/{name}/subscriptions",
+    response={201: schemas.SubscriptionDetail, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def subscribe(request, name: str, payload: schemas.SubscriptionCreate):
+    """Subscribe an endpoint; subscribing it again returns the existing subscription.
+
+    HTTP(S) and email endpoints are sent a confirmation and stay pending until they confirm;
+    queues are confirmed at once.
+    """
+    subscription, _answer = service.subscribe(
+        _topic(name),
+        payload.protocol,
+        payload.endpoint,
+        _attributes_in(payload.attributes),
+        return_subscription_arn=True,
+    )
+    return Status(201, _subscription_detail(subscription))
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    response={200: schemas.SubscriptionDetail, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def get_subscription(request, subscription_id: str):
+    """A subscription's status (pending or confirmed) and attributes."""
+    return _subscription_detail(_subscription(subscription_id))
+
+
+@router.patch(
+    "/subscriptions/{subscription_id}",
+    response={200: schemas.SubscriptionDetail, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def update_subscription(request, subscription_id: str, payload: schemas.SubscriptionUpdate):
+    """Change attributes: all of them, or none when one is refused."""
+    subscription = _subscription(subscription_id)
+    attributes = _attributes_in(payload.attributes)
+    if not attributes:
+        raise InvalidParameter("Invalid parameter: AttributeName")
+    return _subscription_detail(service.set_subscription_attributes(subscription, attributes))
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}", response={204: None, **ERRORS}, tags=SUBSCRIPTIONS
+)
+def unsubscribe(request, subscription_id: str):
+    """Delete a subscription; deliveries it still owes are dropped."""
+    service.unsubscribe(_subscription(subscription_id))
+    return Status(204, None)
+
+
+# Publishing
+
+
+@router.post("/topics/{name}/publish", response={201: schemas.Published, **ERRORS}, tags=PUBLISH)
+def publish(request, name: str, payload: schemas.Publish):
+    """Publish one message to every confirmed subscription whose filter policy it passes."""
+    result = service.publish(_topic(name), _publish_entry(payload))
+    return Status(201, _published(result))
+
+
+@router.post(
+    "/topics/{name}/publish/batch",
+    response={200: schemas.PublishBatchResult, **ERRORS},
+    tags=PUBLISH,
+)
+def publish_batch(request, name: str, payload: schemas.PublishBatch):
+    """Publish up to ten messages; each entry succeeds or fails on its own."""
+    entries = [_publish_entry(entry, entry.id) for entry in payload.entries]
+    successful, failures = service.publish_messages(_topic(name), entries)
+    return {
+        "successful": [{"id": result["Id"], **_published(result)} for result in successful],
+        "failed": _failed(failures),
+    }
+
+
+# The delivery log
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    response={200: schemas.DeliveryPage, **ERRORS},
+    tags=DELIVERIES,
+)
+def list_deliveries(request, subscription_id: str, filters: Query[schemas.DeliveryFilters]):
+    """List a subscription's deliveries, newest first, each with its attempts.
+
+    Every attempt records its time, HTTP status, latency and error; finished deliveries are kept
+    for a week.
+    """
+    deliveries, next_cursor = _delivery_log(
+        _subscription(subscription_id), filters.status, filters.cursor, filters.limit
+    )
+    return {
+        "deliveries": [_delivery_out(found) for found in deliveries],
+        "next_cursor": next_cursor,
+    }
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay",
+    response={200: schemas.Delivery, **ERRORS},
+    tags=DELIVERIES,
+)
+def replay_delivery(request, subscription_id: str, delivery_id: int):
+    """Deliver a failed or dead-lettered message again, with a fresh round of retries."""
+    found = _delivery(_subscription(subscription_id), delivery_id)
+    replayed = delivery.replay(found)
+    if replayed.protocol == "sqs":
+        transaction.on_commit(dispatch.queue_deliveries)
+    else:
+        transaction.on_commit(lambda: dispatch.attempt(replayed.pk))
+    return _delivery_out(replayed)
