@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -159,8 +159,11 @@ def topic_name_from_arn(arn, parameter="TopicArn"):
 
 
 def get_topic(arn, parameter="TopicArn"):
-    """The topic an ARN names, or NotFound (InvalidParameter for a malformed ARN)."""
-    return topic_cache.get(topic_name_from_arn(arn, parameter))[0]
+    """The topic an ARN names, read fresh, or NotFound (InvalidParameter for a malformed ARN).
+
+    Only publishing reads through topic_cache; everything else sees the latest attributes.
+    """
+    return get_topic_by_name(topic_name_from_arn(arn, parameter))
 
 
 def get_topic_by_name(name):
@@ -242,7 +245,7 @@ def _apply_topic_attribute(topic, name, value, creating):
         raise InvalidParameter("Invalid parameter: AttributeName")
     value = "" if value is None else str(value)
     if name == "DisplayName":
-        if len(value) > 100:
+        if len(value) > 100 or not value.isprintable():
             raise InvalidParameter("Invalid parameter: DisplayName")
         topic.display_name = value
     elif name == "Policy":
@@ -407,11 +410,7 @@ def get_topic_attributes(topic, counts=True):
 
 
 def set_topic_attribute(topic, name, value):
-    topic = Topic.objects.get(pk=topic.pk)
-    _apply_topic_attribute(topic, name, value, creating=False)
-    topic.save()
-    topic_cache.forget(topic.name)
-    return topic
+    return update_topic(topic, {name: value})
 
 
 def update_topic(topic, attributes=None, tags=None, remove_tags=None):
@@ -471,6 +470,11 @@ def list_tags(arn):
 
 
 def _validate_endpoint(topic, protocol, endpoint):
+    if protocol in ("sms", "lambda", "firehose", "application"):
+        raise InvalidParameter(
+            f"Invalid parameter: Protocol Reason: {protocol} subscriptions are not supported by "
+            "Roost"
+        )
     if protocol not in PROTOCOLS:
         raise InvalidParameter(
             f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
@@ -759,8 +763,14 @@ def set_subscription_attributes(subscription, attributes):
 
 
 def subscription_for_unsubscribe_link(subscription_arn, token):
-    """The subscription an unsubscribe link may remove, or the error the link deserves."""
-    subscription = get_subscription(subscription_arn)
+    """The subscription an unsubscribe link may remove, or the error the link deserves.
+
+    An unknown subscription gets the same answer as a wrong token: links are unauthenticated.
+    """
+    try:
+        subscription = get_subscription(subscription_arn)
+    except NotFound:
+        raise AuthorizationError("Invalid token for this subscription") from None
     if not token or not secrets.compare_digest(
         subscription.unsubscribe_token.encode(), str(token).encode()
     ):
@@ -773,9 +783,12 @@ def subscription_for_unsubscribe_link(subscription_arn, token):
 
 
 def set_subscription_attribute(subscription, name, value):
-    subscription = Subscription.objects.select_related("topic").get(pk=subscription.pk)
-    _apply_subscription_attribute(subscription, name, value, subscribing=False)
-    subscription.save()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_related("topic").select_for_update().get(pk=subscription.pk)
+        )
+        _apply_subscription_attribute(subscription, name, value, subscribing=False)
+        subscription.save()
     topic_cache.forget(subscription.topic.name)
     return subscription
 
@@ -1024,17 +1037,22 @@ def publish_messages(topic, entries, batch=True):
         )
     if not prepared:
         return [], failures
-    with transaction.atomic():
-        if topic.fifo_topic:
-            fresh = _publish_fifo(topic, [message for _, message in prepared], now)
-        else:
-            PublishedMessage.objects.bulk_create([message for _, message in prepared])
-            fresh = [message for _, message in prepared]
-        deliveries = _deliveries_for(fresh, plan, now)
-        if deliveries:
-            Delivery.objects.bulk_create(deliveries)
-            message_ids = [message.pk for message in fresh]
-            transaction.on_commit(lambda: dispatch.published(message_ids))
+    try:
+        with transaction.atomic():
+            if topic.fifo_topic:
+                fresh = _publish_fifo(topic, [message for _, message in prepared], now)
+            else:
+                PublishedMessage.objects.bulk_create([message for _, message in prepared])
+                fresh = [message for _, message in prepared]
+            deliveries = _deliveries_for(fresh, plan, now)
+            if deliveries:
+                Delivery.objects.bulk_create(deliveries)
+                message_ids = [message.pk for message in fresh]
+                transaction.on_commit(lambda: dispatch.published(message_ids))
+    except IntegrityError:
+        # Another process deleted the topic (or a subscription) since this one cached it.
+        topic_cache.forget(topic.name)
+        raise NotFound("Topic does not exist") from None
     results = []
     for entry, message in prepared:
         result = {"MessageId": message.message_id}

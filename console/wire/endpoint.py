@@ -24,6 +24,7 @@ from console.errors import (
 )
 from console.wire import sigv4
 from console.wire.responses import Pending
+from notifications.wire import sns_query
 from queues import long_poll
 from queues.wire import sqs_json, sqs_query
 
@@ -103,16 +104,43 @@ def _query_adapter(request, service_name):
     if service_name == "sns" or (
         service_name is None and request.form.get("Version") == "2010-03-31"
     ):
-        from notifications.wire import sns_query  # noqa: PLC0415 (arrives with topics)
-
         return sns_query
     return sqs_query
+
+
+def _claimed_service(request):
+    """The service a request's SigV4 credential scope names, before checking the signature:
+    so an SNS request that fails authentication hears about it in SNS's own error shape."""
+    credential = request.headers.get("authorization", "") or request.form.get(
+        "X-Amz-Credential", ""
+    )
+    return "sns" if "/sns/aws4_request" in credential else None
+
+
+def _is_unsigned_link(request):
+    """Whether this is SNS's SubscribeURL or UnsubscribeURL, followed with a plain GET.
+
+    Subscribers (an HTTP endpoint's code, a person's browser) follow these links unsigned; the
+    token they carry is the credential. Anything else unsigned still has to pass SigV4.
+    """
+    if request.method != "GET" or "authorization" in request.headers:
+        return False
+    form = request.form
+    if any(name.startswith("X-Amz-") for name in form):
+        return False
+    return form.get("Action") in ("ConfirmSubscription", "Unsubscribe") and bool(form.get("Token"))
 
 
 def handle(request):
     """Authenticate and run one request on the database thread; return a Response or Pending."""
 
     def authenticate_and_run():
+        if _is_unsigned_link(request):
+            request.adapter = sns_query
+            request.access_key = None
+            return sns_query.handle(request)
+        if request.adapter is sqs_query:
+            request.adapter = _query_adapter(request, _claimed_service(request))
         request.access_key, request.service = sigv4.verify_request(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )

@@ -282,14 +282,15 @@ def test_unsubscribe_link_without_a_token_is_refused(confirmed):
     assert b"ada@example.com" not in response.content
 
 
-def test_unsubscribe_link_of_a_removed_subscription_is_not_found(confirmed):
+def test_unsubscribe_link_of_a_removed_subscription_reveals_nothing(confirmed):
+    """Links are unauthenticated: a removed subscription looks like a wrong token."""
     service.unsubscribe(confirmed)
 
     shown = Client().get("/sns/unsubscribe/", unsubscribe_params(confirmed))
     posted = Client().post("/sns/unsubscribe/", unsubscribe_params(confirmed))
 
-    assert shown.status_code == posted.status_code == 404
-    assert b"Subscription does not exist" in shown.content
+    assert shown.status_code == posted.status_code == 403
+    assert b"Invalid token for this subscription" in shown.content
 
 
 def test_subscription_that_asked_for_authenticated_unsubscribe_keeps_its_link_refused(pending):

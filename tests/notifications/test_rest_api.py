@@ -320,11 +320,18 @@ def test_subscribe_with_unknown_protocol_is_refused(rest, topic_name):
     create_topic(rest, topic_name)
 
     response = rest.post(
+        f"/topics/{topic_name}/subscriptions", json={"protocol": "pigeon", "endpoint": "loft"}
+    )
+    sms = rest.post(
         f"/topics/{topic_name}/subscriptions", json={"protocol": "sms", "endpoint": "+1555"}
     )
 
     body = assert_error(response, 400, "InvalidParameter")
     assert "does not support this protocol" in body["message"]
+    assert (
+        "sms subscriptions are not supported by Roost"
+        in assert_error(sms, 400, "InvalidParameter")["message"]
+    )
 
 
 def test_subscribe_to_unknown_topic_is_not_found(rest):
