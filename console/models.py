@@ -37,3 +37,22 @@ class AccessKey(models.Model):
 
     def __str__(self):
         return f"{self.access_key_id} ({self.name})" if self.name else self.access_key_id
+
+
+class ConsoleAccess(models.Model):
+    """Carries the console's own permissions; it has no table and no rows.
+
+    `console.operate` lets a user change things from the console (create, edit, send, delete,
+    purge, redrive, manage access keys); without it a logged-in user sees the same pages, read
+    only. The "Operators" group holds it; superusers have it implicitly.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("operate", "Can change queues, topics, messages and access keys in the console"),
+        ]
+
+    def __str__(self):
+        return "console access"

@@ -2,12 +2,45 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from console import views
 from console.api import api
+from console.live import sse
+from console.views import access_keys, overview, queues
 from queues import localstack
 
+queue_patterns = [
+    path("", queues.queue_page, name="queue"),
+    path("stats", queues.queue_stats_region, name="queue-stats"),
+    path("attributes/<str:attribute_name>", queues.attribute_row, name="attribute"),
+    path("attributes/<str:attribute_name>/edit", queues.edit_attribute, name="edit-attribute"),
+    path("tags", queues.add_tag, name="add-tag"),
+    path("tags/remove", queues.remove_tag, name="remove-tag"),
+    path("send", queues.send_message, name="send-message"),
+    path("messages/<int:message_id>/delete", queues.delete_message, name="delete-message"),
+    path("purge", queues.purge, name="purge"),
+    path("redrive", queues.start_move_task, name="start-move-task"),
+    path("redrive/selected", queues.redrive_selected, name="redrive-selected"),
+    path("move-tasks", queues.move_tasks_region, name="move-tasks"),
+    path("move-tasks/cancel", queues.cancel_move_task, name="cancel-move-task"),
+]
+
 console_patterns = [
-    path("", views.overview, name="overview"),
+    path("", overview.overview, name="overview"),
+    path("queues/new", overview.create_queue, name="create-queue"),
+    path("topics/new", overview.create_topic, name="create-topic"),
+    path("queues/<str:name>/", include(queue_patterns)),
+    path("access-keys/", access_keys.access_key_list, name="access-keys"),
+    path("access-keys/new", access_keys.create_access_key, name="create-access-key"),
+    path(
+        "access-keys/<str:key_id>/disable",
+        access_keys.disable_access_key,
+        name="disable-access-key",
+    ),
+    path(
+        "access-keys/<str:key_id>/enable", access_keys.enable_access_key, name="enable-access-key"
+    ),
+    path(
+        "access-keys/<str:key_id>/delete", access_keys.delete_access_key, name="delete-access-key"
+    ),
 ]
 
 urlpatterns = [
@@ -16,6 +49,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("sns/", include("notifications.urls")),
+    path("live/sse/", sse.live_events, name="live-sse"),
     path("_aws/sqs/messages", localstack.list_messages, name="localstack-sqs-messages"),
     path(
         "_aws/sqs/messages/<str:region>/<str:account>/<str:queue_name>",

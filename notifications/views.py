@@ -4,7 +4,6 @@ Nobody logs in here: the certificate is public, and each link carries the token 
 what it does, so these views trust the token and nothing else.
 """
 
-
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control

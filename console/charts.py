@@ -1,0 +1,82 @@
+"""The queue page's chart: depth and throughput over the last hour, drawn as inline SVG.
+
+Server-rendered so it needs no charting library, works without JavaScript and is swapped like
+any other live region. Minutes without a sample carry the last depth forward; minutes without
+traffic count zero.
+"""
+
+from dataclasses import dataclass
+
+from queues import activity
+
+MINUTES = 60
+WIDTH = 600
+HEIGHT = 120
+PADDING = 4
+
+
+@dataclass
+class Series:
+    name: str
+    css_class: str
+    values: list
+    points: str = ""
+
+
+def _scale(maximum):
+    """A round ceiling for the axis: 1, 2, 5, 10, 20, 50..."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= maximum:
+                return step * factor
+        step *= 10
+
+
+def _points(values, ceiling):
+    usable = HEIGHT - 2 * PADDING
+    step = WIDTH / (len(values) - 1)
+    return " ".join(
+        f"{index * step:.1f},{HEIGHT - PADDING - usable * value / ceiling:.1f}"
+        for index, value in enumerate(values)
+    )
+
+
+def queue_chart(queue_id):
+    """Context for templates/console/queues/_chart.html."""
+    first = activity.current_minute() - MINUTES + 1
+    rows = {row.minute: row for row in activity.history(queue_id, MINUTES)}
+    visible, in_flight, sent, received = [], [], [], []
+    depth = (0, 0)
+    for minute in range(first, first + MINUTES):
+        row = rows.get(minute)
+        if row is not None and row.visible is not None:
+            depth = (row.visible, row.in_flight or 0)
+        visible.append(depth[0])
+        in_flight.append(depth[1])
+        sent.append(row.sent if row else 0)
+        received.append(row.received if row else 0)
+    depth_series = [
+        Series("Visible", "chart-visible", visible),
+        Series("In flight", "chart-inflight", in_flight),
+    ]
+    rate_series = [
+        Series("Sent / min", "chart-sent", sent),
+        Series("Received / min", "chart-received", received),
+    ]
+    depth_ceiling = _scale(max(max(visible), max(in_flight), 1))
+    rate_ceiling = _scale(max(max(sent), max(received), 1))
+    for series in depth_series:
+        series.points = _points(series.values, depth_ceiling)
+    for series in rate_series:
+        series.points = _points(series.values, rate_ceiling)
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "depth_series": depth_series,
+        "depth_ceiling": depth_ceiling,
+        "rate_series": rate_series,
+        "rate_ceiling": rate_ceiling,
+        "has_data": bool(rows),
+        "latest": {"visible": visible[-1], "sent": sent[-1], "received": received[-1]},
+    }

@@ -1,0 +1,19 @@
+"""Creating an access key from the console."""
+
+from django import forms
+
+from console.access_keys import NAME_MAX_LENGTH
+
+
+class CreateAccessKeyForm(forms.Form):
+    name = forms.CharField(
+        required=False,
+        max_length=NAME_MAX_LENGTH,
+        label="Name",
+        help_text="What the key is for, e.g. “billing worker” (optional).",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "key-%s")
+        super().__init__(*args, **kwargs)

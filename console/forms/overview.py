@@ -1,0 +1,135 @@
+"""Creating queues and topics from the overview."""
+
+import json
+
+from django import forms
+
+from queues.models import Queue
+
+FIFO_SUFFIX = ".fifo"
+
+
+def _with_fifo_suffix(name, fifo):
+    """(name, fifo): a .fifo name makes a FIFO resource, and a FIFO one gets the suffix."""
+    fifo = fifo or name.endswith(FIFO_SUFFIX)
+    if fifo and not name.endswith(FIFO_SUFFIX):
+        name += FIFO_SUFFIX
+    return name, fifo
+
+
+class CreateQueueForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        help_text="Letters, digits, hyphens and underscores, up to 80 characters.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    fifo = forms.BooleanField(
+        required=False,
+        label="FIFO queue",
+        help_text="Ordered, exactly-once delivery; the name gets the .fifo suffix.",
+    )
+    content_based_deduplication = forms.BooleanField(
+        required=False,
+        label="Content-based deduplication (FIFO)",
+        help_text="Deduplicate by a hash of the body when no deduplication id is sent.",
+    )
+    visibility_timeout = forms.IntegerField(
+        required=False,
+        label="Visibility timeout (seconds)",
+        help_text="How long a received message stays hidden. Default 30.",
+        widget=forms.NumberInput(attrs={"placeholder": "30"}),
+    )
+    message_retention_period = forms.IntegerField(
+        required=False,
+        label="Retention period (seconds)",
+        help_text="60 to 1,209,600 (14 days). Default 345,600 (4 days).",
+        widget=forms.NumberInput(attrs={"placeholder": "345600"}),
+    )
+    delay_seconds = forms.IntegerField(
+        required=False,
+        label="Delivery delay (seconds)",
+        help_text="0 to 900. Default 0.",
+        widget=forms.NumberInput(attrs={"placeholder": "0"}),
+    )
+    receive_message_wait_time_seconds = forms.IntegerField(
+        required=False,
+        label="Receive wait time (seconds)",
+        help_text="Long polling: 0 to 20. Default 0.",
+        widget=forms.NumberInput(attrs={"placeholder": "0"}),
+    )
+    dead_letter_queue = forms.ChoiceField(
+        required=False,
+        label="Dead-letter queue",
+        help_text="Where messages go after too many receives.",
+    )
+    max_receive_count = forms.IntegerField(
+        required=False,
+        label="Receives before dead-lettering",
+        help_text="1 to 1,000. Default 5.",
+        widget=forms.NumberInput(attrs={"placeholder": "5"}),
+    )
+
+    ATTRIBUTES = {
+        "VisibilityTimeout": "visibility_timeout",
+        "MessageRetentionPeriod": "message_retention_period",
+        "DelaySeconds": "delay_seconds",
+        "ReceiveMessageWaitTimeSeconds": "receive_message_wait_time_seconds",
+    }
+    PARAMETERS = {
+        **ATTRIBUTES,
+        "RedrivePolicy": "dead_letter_queue",
+        "ContentBasedDeduplication": "content_based_deduplication",
+        "QueueName": "name",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = Queue.objects.order_by("name").values_list("name", flat=True)
+        self.fields["dead_letter_queue"].choices = [("", "None"), *[(n, n) for n in names]]
+
+    def queue_name(self):
+        return _with_fifo_suffix(self.cleaned_data["name"].strip(), self.cleaned_data["fifo"])[0]
+
+    def attributes(self):
+        """The SQS attributes the form asks for; blank fields keep SQS's defaults."""
+        data = self.cleaned_data
+        fifo = _with_fifo_suffix(data["name"].strip(), data["fifo"])[1]
+        attributes = {
+            name: str(data[field])
+            for name, field in self.ATTRIBUTES.items()
+            if data.get(field) is not None
+        }
+        if fifo:
+            attributes["FifoQueue"] = "true"
+            if data["content_based_deduplication"]:
+                attributes["ContentBasedDeduplication"] = "true"
+        if data["dead_letter_queue"]:
+            dead_letter_queue = Queue.objects.filter(name=data["dead_letter_queue"]).first()
+            arn = dead_letter_queue.arn if dead_letter_queue else data["dead_letter_queue"]
+            count = data["max_receive_count"] if data["max_receive_count"] is not None else 5
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arn, "maxReceiveCount": count}
+            )
+        return attributes
+
+
+class CreateTopicForm(forms.Form):
+    name = forms.CharField(
+        max_length=256,
+        help_text="Letters, digits, hyphens and underscores, up to 256 characters.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    fifo = forms.BooleanField(
+        required=False,
+        label="FIFO topic",
+        help_text="Ordered delivery to FIFO queues; the name gets the .fifo suffix.",
+    )
+
+    PARAMETERS = {}  # every refusal is about the name
+
+    def topic_name(self):
+        return _with_fifo_suffix(self.cleaned_data["name"].strip(), self.cleaned_data["fifo"])[0]
+
+    def attributes(self):
+        fifo = _with_fifo_suffix(self.cleaned_data["name"].strip(), self.cleaned_data["fifo"])[1]
+        return {"FifoTopic": "true"} if fifo else {}

