@@ -104,8 +104,12 @@ class Message(models.Model):
 
     class Meta:
         indexes = [
-            # The receive claim walks this index in order: see queues/message_sql.py.
-            models.Index(fields=["queue", "visible_at", "id"], name="message_claim_idx"),
+            # The receive claim walks this index in order: see queues/message_sql.py. The
+            # trailing receive_count lets depth counts (in flight vs delayed) read the index
+            # alone; the claim rewrites visible_at anyway, so it costs no extra update work.
+            models.Index(
+                fields=["queue", "visible_at", "id", "receive_count"], name="message_claim_idx"
+            ),
             # FIFO's in-order check per group; standard messages without a group stay out of it.
             models.Index(
                 fields=["queue", "group_id", "id"],
