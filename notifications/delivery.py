@@ -99,7 +99,9 @@ def _drain_batch(limit):
         )
         by_queue = {}
         for delivery_id, message_id, subscription_id in rows:
-            subscription = subscriptions[subscription_id]
+            subscription = subscriptions.get(subscription_id)
+            if subscription is None or message_id not in messages:
+                continue  # unsubscribed (or the topic deleted) since: the row is gone with it
             by_queue.setdefault(subscription.endpoint, []).append(
                 Owed(delivery_id, messages[message_id], subscription)
             )

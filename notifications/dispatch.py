@@ -5,15 +5,37 @@ delays delivery until the sweep finds the rows again (notifications.delivery.sta
 """
 
 import logging
+import time
 
 logger = logging.getLogger("roost.deliveries")
 
+# Reaching a broker that is down takes Celery seconds (its connection timeout, 4 s, and a retry),
+# and that time is the request's. After a failure, hand nothing over for this long, then let one
+# call try again while the others keep skipping: the sweep re-sends whatever was skipped.
+BROKER_DOWN_SECONDS = 5.0
+_skip_until = 0.0
+
 
 def _send(task, *args, countdown=None):
+    global _skip_until
+    now = time.monotonic()
+    if now < _skip_until:
+        return
+    if _skip_until:
+        _skip_until = now + BROKER_DOWN_SECONDS  # this call probes; the others skip meanwhile
     try:
         task.apply_async(args, countdown=countdown, retry=False)
     except Exception as error:  # any broker failure: the sweep re-dispatches from the rows
-        logger.warning("could not queue %s%r (%s); the sweep will retry", task.name, args, error)
+        _skip_until = time.monotonic() + BROKER_DOWN_SECONDS
+        logger.warning(
+            "could not queue %s%r (%s); the sweep will retry, and nothing is queued for %.0f s",
+            task.name,
+            args,
+            error,
+            BROKER_DOWN_SECONDS,
+        )
+    else:
+        _skip_until = 0.0
 
 
 def published(message_ids):

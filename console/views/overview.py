@@ -1,5 +1,6 @@
 """The overview: every queue and topic with its live numbers, a name filter, create forms."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -136,7 +137,17 @@ def _context(request, name_filter, queue_form=None, topic_form=None):
         "sqs_snippet": SQS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
         "sns_snippet": SNS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
         "nav": "overview",
+        "live_set": _live_set(),
     }
+
+
+def _live_set():
+    """A digest of which queues and topics exist: when it changes, open overviews reload their
+    lists (a row pushed live can only update a row the page already has)."""
+    names = list(Queue.objects.order_by("pk").values_list("pk", flat=True))
+    names.append("/")
+    names += list(Topic.objects.order_by("pk").values_list("pk", flat=True))
+    return hashlib.sha1(repr(names).encode()).hexdigest()[:16]
 
 
 @login_required
@@ -192,8 +203,11 @@ def create_topic(request):
 
 
 def live_fragments(user):
-    """The overview's live regions: one per queue row (`queue-<pk>`) and topic row (`topic-<pk>`)."""
-    regions = {}
+    """The overview's live regions: one per queue row (`queue-<pk>`) and topic row (`topic-<pk>`),
+    and `overview-set`, which changes when a queue or topic is created or deleted anywhere."""
+    regions = {
+        "overview-set": render_to_string(f"{TEMPLATE}#overview-set", {"live_set": _live_set()})
+    }
     for row in _queue_rows(_queues(), everything=True):
         html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row})
         regions[f"queue-{row['queue'].pk}"] = html

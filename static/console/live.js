@@ -76,5 +76,23 @@
     }
   });
 
+  // A region marked data-live-set stands for which objects exist (the overview's queues and
+  // topics). When it arrives changed, ask the element named by data-live-refresh to reload its
+  // part of the page with a "refresh" event: new rows cannot be pushed into a list as updates.
+  var sets = {};
+  document.querySelectorAll("[data-live-set]").forEach(function (element) {
+    sets[element.id] = element.dataset.liveSet;
+  });
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    var element = event.target;
+    if (!element || !element.dataset || element.dataset.liveSet === undefined) return;
+    var before = sets[element.id];
+    sets[element.id] = element.dataset.liveSet;
+    if (before !== undefined && before !== element.dataset.liveSet && element.dataset.liveRefresh) {
+      var refresh = document.querySelector(element.dataset.liveRefresh);
+      if (refresh) htmx.trigger(refresh, "refresh");
+    }
+  });
+
   connect();
 })();

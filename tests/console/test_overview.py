@@ -177,7 +177,7 @@ def test_topic_creation_errors_show_beside_the_name(operator_client, htmx_header
     response = operator_client.post("/topics/new", {"name": "bad name"}, headers=htmx_headers)
     assert response.status_code == 422
     html = response.content.decode()
-    field = html[html.index('<label for="id_name"') :]
+    field = html[html.index('<label for="topic-name"') :]
     assert "Topic names must be made up of" in field[: field.index("</div>")]
 
 
@@ -189,11 +189,13 @@ def test_live_fragments_render_one_region_per_queue_and_topic(operator, dead_let
     topic = topics_service.create_topic("events")
     send(dead_letter_queue, "failed")
     regions = overview.live_fragments(operator)
+    listing = regions.pop("overview-set")
     assert set(regions) == {
         f"queue-{source.pk}",
         f"queue-{dead_letter_queue.pk}",
         f"topic-{topic.pk}",
     }
+    assert listing.startswith('<span id="overview-set" hx-swap-oob="true" hidden data-live-set="')
     for region_id, html in regions.items():
         assert html.lstrip().startswith(f'<tr id="{region_id}" hx-swap-oob="true">')
     assert "1 dead-lettered" in regions[f"queue-{source.pk}"]
@@ -232,3 +234,17 @@ def test_queue_stats_cover_every_queue_empty_or_not(queue):
 
 def test_queue_rates_give_an_idle_queue_zero(queue):
     assert overview.queue_rates([queue.pk]) == {queue.pk: (0, 0)}
+
+
+def test_the_listing_digest_changes_when_a_queue_or_topic_comes_or_goes(operator):
+    def digest():
+        return overview.live_fragments(operator)["overview-set"]
+
+    empty = digest()
+    queue = service.create_queue("arrives")
+    with_queue = digest()
+    topics_service.create_topic("also")
+    with_both = digest()
+    service.delete_queue(queue)
+    assert len({empty, with_queue, with_both, digest()}) == 4
+    assert digest() == digest()
