@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from console.api import api
 from console.live import sse
-from console.views import access_keys, overview, queues
+from console.views import access_keys, overview, queues, topics
 from queues import localstack
 
 queue_patterns = [
@@ -23,11 +23,39 @@ queue_patterns = [
     path("move-tasks/cancel", queues.cancel_move_task, name="cancel-move-task"),
 ]
 
+subscription_patterns = [
+    path("", topics.subscription_panel, name="subscription-panel"),
+    path("remove", topics.unsubscribe, name="unsubscribe"),
+    path("raw-delivery", topics.set_raw_delivery, name="raw-delivery"),
+    path("filter-policy", topics.save_filter_policy, name="filter-policy"),
+    path("filter-policy/test", topics.test_filter_policy, name="test-filter-policy"),
+    path("redrive-policy", topics.save_redrive_policy, name="subscription-redrive-policy"),
+    path("deliveries", topics.delivery_log, name="delivery-log"),
+    path("deliveries/<int:delivery_id>/replay", topics.replay_delivery, name="replay-delivery"),
+]
+
+topic_patterns = [
+    path("", topics.topic_page, name="topic"),
+    path("stats", topics.topic_stats_region, name="topic-stats"),
+    path("subscriptions", topics.subscriptions_region, name="topic-subscriptions"),
+    path("subscriptions/new", topics.subscribe, name="subscribe"),
+    path("subscriptions/<str:subscription_id>/", include(subscription_patterns)),
+    path("attributes/<str:attribute_name>", topics.attribute_row, name="topic-attribute"),
+    path(
+        "attributes/<str:attribute_name>/edit",
+        topics.edit_attribute,
+        name="edit-topic-attribute",
+    ),
+    path("publish", topics.publish, name="publish"),
+    path("delete", topics.delete_topic, name="delete-topic"),
+]
+
 console_patterns = [
     path("", overview.overview, name="overview"),
     path("queues/new", overview.create_queue, name="create-queue"),
     path("topics/new", overview.create_topic, name="create-topic"),
     path("queues/<str:name>/", include(queue_patterns)),
+    path("topics/<str:name>/", include(topic_patterns)),
     path("access-keys/", access_keys.access_key_list, name="access-keys"),
     path("access-keys/new", access_keys.create_access_key, name="create-access-key"),
     path(
