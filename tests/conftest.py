@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -66,9 +67,12 @@ def pytest_runtest_makereport(item, call):
     elif report.failed:
         offsets = item.stash.get(_LOG_OFFSETS, {})
         for name, path in logs.items():
-            with open(path, "rb") as log:
-                log.seek(offsets.get(name, 0))
-                text = log.read()[-20_000:].decode(errors="replace")
+            try:
+                with open(path, "rb") as log:
+                    log.seek(offsets.get(name, 0))
+                    text = log.read()[-20_000:].decode(errors="replace")
+            except FileNotFoundError:  # the last test's teardown: the server's directory is gone
+                continue
             if text.strip():
                 report.sections.append((f"{name} log during this test", text))
     return report
@@ -164,8 +168,8 @@ def _stop(process, group=False):
 class _PostgresDatabase:
     """A throwaway database on the server that DATABASE_URL names."""
 
-    def __init__(self, url):
-        self.name = f"roost_live_{os.getpid()}"
+    def __init__(self, url, suffix=""):
+        self.name = f"roost_live_{os.getpid()}{suffix}"
         parts = urlsplit(url)
         self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
         self._admin_url = urlunsplit(parts._replace(path="/postgres"))
@@ -214,10 +218,32 @@ def _wait_for_port(process, port, log_path, what):
     )
 
 
-@pytest.fixture(scope="session")
-def roost_server():
-    """A real Roost server process with its own data directory, database and access key."""
-    with tempfile.TemporaryDirectory(prefix="roost-live-") as tmp:
+def launch_server(env, port, log_path):
+    """Start a Roost web process on this port with this env and wait until it listens."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            _server_command(port),
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(process, port, log_path, "The Roost server")
+    except BaseException:
+        _stop(process)
+        raise
+    return process
+
+
+@contextmanager
+def live_server(name="roost"):
+    """Run a Roost server with its own data directory, database and access key until exit.
+
+    `name` tells servers of one test session apart (their PostgreSQL databases' names).
+    """
+    with tempfile.TemporaryDirectory(prefix=f"{name}-live-") as tmp:
         data_dir = Path(tmp)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
@@ -229,12 +255,16 @@ def roost_server():
             "DJANGO_SETTINGS_MODULE": "console.settings",
             "PYTHONUNBUFFERED": "1",
         }
-        env.setdefault("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite3'}")
+        # A second server in one session gets a broker of its own: sharing the first's Redis,
+        # each worker would also run the other server's tasks against the wrong database.
+        if name != "roost" or not env.get("CELERY_BROKER_URL"):
+            env["CELERY_BROKER_URL"] = f"sqla+sqlite:///{data_dir / 'broker.sqlite3'}"
 
         postgres = None
         database_url = os.environ.get("DATABASE_URL", "")
         if database_url and "postgresql" in dj_database_url.parse(database_url)["ENGINE"]:
-            postgres = _PostgresDatabase(database_url)
+            suffix = "" if name == "roost" else f"_{name}"
+            postgres = _PostgresDatabase(database_url, suffix)
             postgres.create()
             env["DATABASE_URL"] = postgres.url
         else:
@@ -245,16 +275,7 @@ def roost_server():
         try:
             _manage(env, "migrate", "--noinput")
             _manage(env, "createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
-            with open(log_path, "wb") as log:
-                process = subprocess.Popen(
-                    _server_command(port),
-                    cwd=BASE_DIR,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            _wait_for_port(process, port, log_path, "The Roost server")
+            process = launch_server(env, port, log_path)
             yield LiveServer(
                 url=url,
                 access_key_id=TEST_ACCESS_KEY_ID,
@@ -272,13 +293,14 @@ def roost_server():
                 postgres.drop()
 
 
-@pytest.fixture(scope="session")
-def roost_worker(roost_server):
-    """A Celery worker running the live server's background tasks, against the same env."""
-    log_path = roost_server.data_dir / "worker.log"
+@contextmanager
+def live_worker(server):
+    """Run a Celery worker for this live server's background tasks, against its env, until exit."""
+    log_path = server.data_dir / "worker.log"
     command = [
         sys.executable, "-m", "celery", "-A", "console", "worker",
-        "--loglevel=INFO", "--concurrency=2", f"--hostname=roost-test-{os.getpid()}@%h",
+        "--loglevel=INFO", "--concurrency=2",
+        f"--hostname=roost-test-{os.getpid()}-{server.data_dir.name}@%h",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
@@ -286,7 +308,7 @@ def roost_worker(roost_server):
         process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env=roost_server.env,
+            env=server.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -301,6 +323,20 @@ def roost_worker(roost_server):
         yield LiveWorker(pid=process.pid, log_path=log_path, process=process)
     finally:
         _stop(process, group=True)
+
+
+@pytest.fixture(scope="session")
+def roost_server():
+    """A real Roost server process with its own data directory, database and access key."""
+    with live_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def roost_worker(roost_server):
+    """A Celery worker running the live server's background tasks, against the same env."""
+    with live_worker(roost_server) as worker:
+        yield worker
 
 
 @pytest.fixture(scope="session")

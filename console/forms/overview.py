@@ -127,6 +127,11 @@ class CreateTopicForm(forms.Form):
 
     PARAMETERS = {}  # every refusal is about the name
 
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the queue form on the same page already has id_name and id_fifo.
+        kwargs.setdefault("auto_id", "topic-%s")
+        super().__init__(*args, **kwargs)
+
     def topic_name(self):
         return _with_fifo_suffix(self.cleaned_data["name"].strip(), self.cleaned_data["fifo"])[0]
 

@@ -205,13 +205,16 @@ def create_topic(request):
 def live_fragments(user):
     """The overview's live regions: one per queue row (`queue-<pk>`) and topic row (`topic-<pk>`),
     and `overview-set`, which changes when a queue or topic is created or deleted anywhere."""
-    regions = {
-        "overview-set": render_to_string(f"{TEMPLATE}#overview-set", {"live_set": _live_set()})
-    }
+    regions = {}
     for row in _queue_rows(_queues(), everything=True):
         html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row})
         regions[f"queue-{row['queue'].pk}"] = html
     for topic in _topics():
         html = render_to_string(f"{TEMPLATE}#topic-row", {"topic": topic})
         regions[f"topic-{topic.pk}"] = html
+    # Last: htmx parses a pushed frame inside a <template>, where a <tr> after a <span> is
+    # dropped (only its text survives), so rows must come before any non-table element.
+    regions["overview-set"] = render_to_string(
+        f"{TEMPLATE}#overview-set", {"live_set": _live_set()}
+    )
     return regions
