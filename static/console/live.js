@@ -76,6 +76,12 @@
     }
   });
 
+  // Reconnect quickly after a restart or deploy: jittered back-off capped at 5 s (htmx's default
+  // grows to 64 s, so a page could stay stale long after the server is back).
+  htmx.config.wsReconnectDelay = function (retryCount) {
+    return Math.min(250 * Math.pow(2, retryCount), 5000) * (0.5 + Math.random() / 2);
+  };
+
   // A region marked data-live-set stands for which objects exist (the overview's queues and
   // topics). When it arrives changed, ask the element named by data-live-refresh to reload its
   // part of the page with a "refresh" event: new rows cannot be pushed into a list as updates.
@@ -89,8 +95,9 @@
     var before = sets[element.id];
     sets[element.id] = element.dataset.liveSet;
     if (before !== undefined && before !== element.dataset.liveSet && element.dataset.liveRefresh) {
-      var refresh = document.querySelector(element.dataset.liveRefresh);
-      if (refresh) htmx.trigger(refresh, "refresh");
+      // The refresher names, in hx-select-oob, the parts to take from a fresh copy of this page.
+      var source = document.querySelector(element.dataset.liveRefresh);
+      if (source) htmx.ajax("GET", location.pathname + location.search, { source: source, swap: "none" });
     }
   });
 

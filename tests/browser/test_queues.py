@@ -218,10 +218,6 @@ def _arn(sqs, url):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a queue created elsewhere reloads the overview's lists, create forms included",
-)
 def test_half_filled_create_form_survives_a_queue_created_elsewhere(operator_page, make_queue):
     page = operator_page
     page.goto("/")
