@@ -605,10 +605,13 @@ def subscribe(topic, protocol, endpoint, attributes=None, return_subscription_ar
     if protocol == "sqs":
         subscription.status = Subscription.Status.CONFIRMED
         subscription.confirmation_was_authenticated = True
-        subscription.confirmed_at = timezone.now()
     with transaction.atomic():
         subscription.save()
-        if not subscription.is_confirmed:
+        if subscription.is_confirmed:
+            # Confirmed as it was created: the same instant, not a moment before it.
+            subscription.confirmed_at = subscription.created_at
+            subscription.save(update_fields=["confirmed_at"])
+        else:
             _send_confirmation(subscription)
     topic_cache.forget(topic.name)
     return subscription, _subscribe_answer(subscription, return_subscription_arn)
