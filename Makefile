@@ -30,6 +30,7 @@ test: $(VENV)
 
 bench: $(VENV)
 	$(PY) -m bench
+	$(PY) -m bench.console
 
 lint: $(VENV)
 	$(VENV)/bin/ruff check .

@@ -8,45 +8,63 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 
-from bench import report, sqs
+from bench import report, sns, sqs
 from bench.servers import TARGETS, running
 
 BASELINE = "moto"
 # Each suite module offers TITLE, COLUMNS, GOALS and run(server, sizes, producers, consumers)
-# returning (figures, problems). The topics (SNS) suite joins this tuple when it exists.
-SUITES = (sqs,)
+# returning (figures, problems); NEEDS_WORKER says whether Roost needs its Celery worker.
+SUITES = {"sqs": sqs, "sns": sns}
 
 
 @dataclass(frozen=True)
 class Sizes:
-    messages: int
+    messages: int  # SQS throughput
     send_calls: int
     wake_rounds: int
+    fanout_messages: int  # published; each reaches sns.SUBSCRIBERS queues
+    publish_rounds: int  # publish-to-queue latency
+    http_rounds: int  # HTTP latency, before the HTTP throughput phase
+    http_messages: int
     time_cap: float  # seconds, per phase
 
 
-# By (is Roost, --quick). moto manages tens of msgs/s, so it gets smaller counts and is
-# compared by rate.
+# By (is Roost, --quick). moto manages tens of msgs/s through SQS, so it gets smaller counts
+# and is compared by rate.
 SIZES = {
-    (True, False): Sizes(messages=20_000, send_calls=2_000, wake_rounds=50, time_cap=300),
-    (False, False): Sizes(messages=1_000, send_calls=300, wake_rounds=10, time_cap=60),
-    (True, True): Sizes(messages=2_000, send_calls=200, wake_rounds=10, time_cap=60),
-    (False, True): Sizes(messages=200, send_calls=50, wake_rounds=5, time_cap=30),
-}
+    (True, False): Sizes(
+        messages=20_000, send_calls=2_000, wake_rounds=50, fanout_messages=2_000,
+        publish_rounds=200, http_rounds=50, http_messages=300, time_cap=300,
+    ),
+    (False, False): Sizes(
+        messages=1_000, send_calls=300, wake_rounds=10, fanout_messages=200,
+        publish_rounds=20, http_rounds=10, http_messages=100, time_cap=60,
+    ),
+    (True, True): Sizes(
+        messages=2_000, send_calls=200, wake_rounds=10, fanout_messages=300,
+        publish_rounds=20, http_rounds=10, http_messages=100, time_cap=60,
+    ),
+    (False, True): Sizes(
+        messages=200, send_calls=50, wake_rounds=5, fanout_messages=50,
+        publish_rounds=5, http_rounds=5, http_messages=20, time_cap=30,
+    ),
+}  # fmt: skip
 
 
 def main(argv=None):
     args = _parse(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so cleanup runs on `kill` too
-    results = {suite: {} for suite in SUITES}
+    suites = [SUITES[name] for name in args.suites]
+    worker = any(suite.NEEDS_WORKER for suite in suites)
+    results = {suite: {} for suite in suites}
     failures, notes = [], []
     try:
         for name in args.targets:
             target = TARGETS[name]
             sizes = _sizes(target, args)
             try:
-                with running(target) as server:
-                    for suite in SUITES:
+                with running(target, worker=worker) as server:
+                    for suite in suites:
                         figures, problems = suite.run(server, sizes, args.producers, args.consumers)
                         results[suite][name] = figures
                         found = failures if target.roost else notes
@@ -89,6 +107,7 @@ def _print_report(results, argv):
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--targets", type=_targets, default=list(TARGETS), help=", ".join(TARGETS))
+    parser.add_argument("--suites", type=_suites, default=list(SUITES), help=", ".join(SUITES))
     parser.add_argument("--messages", type=_positive, help="throughput messages for Roost")
     parser.add_argument("--moto-messages", type=_positive, help="throughput messages for moto")
     parser.add_argument("--producers", type=_positive, default=2, help="sending processes")
@@ -98,10 +117,17 @@ def _parse(argv):
 
 
 def _targets(text):
+    return _names(text, TARGETS)
+
+
+def _suites(text):
+    return _names(text, SUITES)
+
+
+def _names(text, known):
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = set(names) - set(TARGETS)
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(TARGETS)}")
+    if set(names) - set(known) or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(known)}")
     return names
 
 

@@ -5,11 +5,12 @@ import os
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def session_cpu_seconds(session_id):
-    """Return utime+stime (own and reaped children's) summed over every process in a session.
+def sessions_cpu_seconds(sessions):
+    """Return utime+stime (own and reaped children's) summed over every process in `sessions`.
 
     Servers start in their own session, so this covers worker processes they fork too.
     """
+    sessions = set(sessions)
     ticks = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -21,7 +22,7 @@ def session_cpu_seconds(session_id):
             continue
         # Fields after "(comm)", numbered from 3: session is 6, utime..cstime are 14..17.
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == session_id:
+        if int(fields[3]) in sessions:
             ticks += sum(int(value) for value in fields[11:15])
     return ticks / _TICKS
 

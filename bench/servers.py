@@ -18,7 +18,16 @@ BIN = Path(sys.executable).parent
 ROOST_KEY_ID = "AKIAROOSTBENCH000001"
 ROOST_SECRET = "benchsecretbenchsecret"
 START_TIMEOUT = 60
+WORKER_READY = "worker.ready"  # a file in the data dir, touched by bench.worker
 SETUP_TIMEOUT = 300
+
+
+# Roost's Celery worker, as `make run` starts it but quieter. `bench.worker` is console's Celery
+# app plus a hook that marks the worker ready, so no figure includes its start-up.
+WORKER_ARGV = (
+    sys.executable, "-m", "celery", "-A", "bench.worker", "worker", "--loglevel=WARNING",
+    "--concurrency=2", "--without-mingle", "--without-gossip", "--without-heartbeat",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,16 @@ class Target:
 class Server:
     name: str
     url: str
+    # Each started its own session, so a session id covers every process it forks.
     pid: int
     key_id: str
     secret: str
+    worker_pid: int | None = None  # Roost's Celery worker, when a suite needs it
+
+    @property
+    def sessions(self):
+        """Return the session ids of the server and its worker: all the CPU Roost uses."""
+        return (self.pid,) if self.worker_pid is None else (self.pid, self.worker_pid)
 
 
 TARGETS = {
@@ -57,34 +73,46 @@ TARGETS = {
 
 
 @contextlib.contextmanager
-def running(target):
-    """Start `target` in a fresh data dir, yield its `Server`, and always tear both down."""
+def running(target, worker=False):
+    """Start `target` in a fresh data dir, yield its `Server`, and always tear both down.
+
+    With `worker`, a Roost target also gets its Celery worker (topic deliveries run there).
+    """
     data_dir = Path(tempfile.mkdtemp(prefix=f"roost-bench-{target.name}-"))
-    process = None
+    processes = []
     try:
         port = _free_port()
         env = _environment(target, data_dir, port)
         if target.roost:
             _setup_roost(env, data_dir)
         argv = [str(BIN / target.argv[0])] + [a.format(port=port) for a in target.argv[1:]]
-        log = data_dir / "server.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, not it; we stop its whole group
-            )
-        _wait_for_port(process, port, log)
+        server_log = data_dir / "server.log"
+        processes.append(_start(argv, env, server_log))
+        if worker and target.roost:
+            worker_log = data_dir / "worker.log"
+            processes.append(_start(WORKER_ARGV, env, worker_log))
+            _wait_for_file(processes[-1], data_dir / WORKER_READY, worker_log, "Celery worker")
+        _wait_for_port(processes[0], port, server_log)
         key_id, secret = (ROOST_KEY_ID, ROOST_SECRET) if target.roost else ("bench", "bench")
-        yield Server(target.name, f"http://{HOST}:{port}", process.pid, key_id, secret)
+        url, worker_pid = f"http://{HOST}:{port}", processes[1].pid if processes[1:] else None
+        yield Server(target.name, url, processes[0].pid, key_id, secret, worker_pid)
     finally:
-        if process is not None:
+        for process in reversed(processes):
             _stop(process)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _start(argv, env, log):
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us, not it; we stop its whole group
+        )
 
 
 def _environment(target, data_dir, port):
@@ -96,6 +124,7 @@ def _environment(target, data_dir, port):
             ROOST_PUBLIC_URL=f"http://{HOST}:{port}",
             CELERY_BROKER_URL=f"sqla+sqlite:///{data_dir}/broker.sqlite3",
             LOG_LEVEL="WARNING",
+            ROOST_BENCH_WORKER_READY=str(data_dir / WORKER_READY),
         )
     return env
 
@@ -130,6 +159,19 @@ def _wait_for_port(process, port, log):
             return
         time.sleep(0.1)
     raise RuntimeError(f"server did not listen on {port} within {START_TIMEOUT} s")
+
+
+def _wait_for_file(process, path, log, what):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{what} exited with {process.returncode}:\n{_tail(log.read_text())}"
+            )
+        if path.exists():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} was not ready within {START_TIMEOUT} s:\n{_tail(log.read_text())}")
 
 
 def _stop(process):

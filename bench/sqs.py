@@ -8,6 +8,7 @@ from bench.report import Column, Goal
 from bench.stats import percentile
 
 TITLE = "Queues (SQS)"
+NEEDS_WORKER = False
 
 # Long enough that no message reappears during a run: a duplicate then means a server bug.
 THROUGHPUT_VISIBILITY_TIMEOUT = "600"

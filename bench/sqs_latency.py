@@ -1,11 +1,11 @@
 """Latency of single calls: SendMessage round trips, and how fast a long poll wakes."""
 
 import multiprocessing
-import signal
 import time
 import traceback
 
 from bench.client import make_client
+from bench.processes import as_worker
 
 WARMUP_CALLS = 20
 LONG_POLL_SECONDS = 20
@@ -44,11 +44,11 @@ def wake_latencies(server, queue_url, rounds):
     samples = []
     try:
         for round_ in range(rounds):
-            _expect(ours, "waiting")
+            expect(ours, "waiting")
             time.sleep(SETTLE_SECONDS)
             sent_at = time.time()
             sqs.send_message(QueueUrl=queue_url, MessageBody=f"w-{round_}")
-            body, received_at = _expect(ours, "received")
+            body, received_at = expect(ours, "received")
             if body != f"w-{round_}":
                 raise RuntimeError(f"long poll round {round_} returned {body!r}")
             samples.append((received_at - sent_at) * 1000)
@@ -60,7 +60,8 @@ def wake_latencies(server, queue_url, rounds):
     return samples
 
 
-def _expect(conn, kind):
+def expect(conn, kind):
+    """Return the fields of the receiver's next message, which must be of `kind`."""
     if not conn.poll(STEP_TIMEOUT):
         raise RuntimeError(f"long-poll receiver sent nothing for {STEP_TIMEOUT} s")
     message = conn.recv()
@@ -72,7 +73,7 @@ def _expect(conn, kind):
 
 
 def _receive(server, queue_url, rounds, conn):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    as_worker()
     try:
         sqs = make_client("sqs", server)
         sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)  # warm the client up

@@ -2,13 +2,13 @@
 
 import collections
 import multiprocessing
-import signal
 import time
 import traceback
 from dataclasses import dataclass
 
 from bench.client import make_client
-from bench.cpu import host_cpu_seconds, session_cpu_seconds
+from bench.cpu import host_cpu_seconds, sessions_cpu_seconds
+from bench.processes import as_worker
 
 BATCH = 10
 BODY_SIZE = 200
@@ -32,7 +32,8 @@ class Throughput:
     failed_entries: int  # batch entries the server refused (sends and deletes)
     capped: bool  # the time cap ended the run before every message went through
     seconds: float
-    server_cpu_seconds: float
+    server_cpu_seconds: float  # the web server only: an idle Celery worker is not per message
+    worker_cpu_seconds: float  # Roost's Celery worker, when running, idle for this suite
     client_cpu_seconds: float  # the producer and consumer processes together
     host_busy_seconds: float  # every process on the machine, over the same window
     host_seconds: float  # wall time × cores over that window
@@ -48,7 +49,7 @@ class Throughput:
     @property
     def other_load(self):
         """Return the share of the machine that processes outside the benchmark used, 0..1."""
-        ours = self.server_cpu_seconds + self.client_cpu_seconds
+        ours = self.server_cpu_seconds + self.worker_cpu_seconds + self.client_cpu_seconds
         return max(0.0, self.host_busy_seconds - ours) / self.host_seconds
 
     @property
@@ -94,12 +95,14 @@ def run(server, queue_url, messages, producers, consumers, time_cap):
         for worker in workers:
             worker.start()
         shared.start.wait(timeout=START_TIMEOUT)
-        server_before, host_before = session_cpu_seconds(server.pid), host_cpu_seconds()
+        server_before, host_before = sessions_cpu_seconds([server.pid]), host_cpu_seconds()
+        all_before = sessions_cpu_seconds(server.sessions)
         started = time.time()
         reports = [shared.results.get(timeout=time_cap + CALL_SLACK) for _ in workers]
         for worker in workers:
             worker.join(timeout=10)
-        server_cpu = session_cpu_seconds(server.pid) - server_before
+        server_cpu = sessions_cpu_seconds([server.pid]) - server_before
+        worker_cpu = sessions_cpu_seconds(server.sessions) - all_before - server_cpu
         host_busy, host_total = (
             a - b for a, b in zip(host_cpu_seconds(), host_before, strict=True)
         )
@@ -111,10 +114,11 @@ def run(server, queue_url, messages, producers, consumers, time_cap):
     errors = [report["error"] for report in reports if "error" in report]
     if errors:
         raise RuntimeError("a benchmark worker failed:\n" + errors[0])
-    return _tally(reports, messages, started, server_cpu, host_busy, host_total)
+    cpu = server_cpu, worker_cpu, host_busy, host_total
+    return _tally(reports, messages, started, *cpu)
 
 
-def _tally(reports, messages, started, server_cpu, host_busy, host_total):
+def _tally(reports, messages, started, server_cpu, worker_cpu, host_busy, host_total):
     sent = {key for r in reports for key in r.get("sent", ())}
     deleted = collections.Counter(key for r in reports for key in r.get("deleted", ()))
     finished = max((r["last_delete"] for r in reports if r.get("last_delete")), default=started)
@@ -128,6 +132,7 @@ def _tally(reports, messages, started, server_cpu, host_busy, host_total):
         capped=any(r.get("capped") for r in reports) or len(sent) < messages,
         seconds=finished - started,
         server_cpu_seconds=server_cpu,
+        worker_cpu_seconds=worker_cpu,
         client_cpu_seconds=sum(r["cpu"] for r in reports),
         host_busy_seconds=host_busy,
         host_seconds=host_total,
@@ -148,8 +153,7 @@ class _Shared:
 
 
 def _worker(role, shared, server, queue_url, index, count, time_cap):
-    # Ctrl-C is the parent's to handle; it terminates us in its cleanup.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    as_worker()
     try:
         sqs = make_client("sqs", server)
         shared.start.wait(timeout=START_TIMEOUT)
