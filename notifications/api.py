@@ -384,5 +384,5 @@ def replay_delivery(request, subscription_id: str, delivery_id: int):
     if replayed.protocol == "sqs":
         transaction.on_commit(dispatch.queue_deliveries)
     else:
-        transaction.on_commit(lambda: dispatch.attempt(replayed.pk))
+        transaction.on_commit(lambda: dispatch.attempt([replayed.pk]))
     return _delivery_out(replayed)

@@ -6,12 +6,15 @@ broker outage, a killed worker) is found again by `stalled_work`, which the swee
 
 Queue deliveries are drained in batches (one transaction delivers many publishes to many queues);
 a successful one leaves no row behind, its message is the record. HTTP(S) and email deliveries
-are one task per attempt, follow the delivery policy's retries and keep a log of every attempt.
+are attempted together per publish (side by side, in threads), follow the delivery policy's
+retries and keep a log of every attempt.
 """
 
+import functools
 import json
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,6 +51,10 @@ EMAIL_POLICY = delivery_policy.DeliveryPolicy(
     header_content_type="text/plain; charset=UTF-8",
 )
 CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
+# HTTP(S) and email sends in flight at once per worker process; each mostly waits on the network.
+SEND_THREADS = 16
+# Deliveries one task attempts together (the sweep splits what it finds into tasks this big).
+ATTEMPT_BATCH = 100
 # Keep the log of finished HTTP(S)/email deliveries, and messages nothing still owes, this long.
 LOG_RETENTION_MS = 7 * 24 * 3600 * 1000
 MESSAGE_RETENTION_MS = 3600 * 1000
@@ -179,31 +186,61 @@ def _policy(delivery):
     )
 
 
-def attempt(delivery_id):
-    """Make one attempt at an HTTP(S) or email delivery if it is due.
+def attempt(delivery_ids):
+    """Make one attempt at each of these HTTP(S) or email deliveries that is due, side by side.
 
-    Returns the seconds until the next attempt when one is scheduled, else None.
+    Returns {seconds until the next attempt: [delivery ids]} for the ones that will be retried.
+    The sends run in threads (they wait on the network, not the CPU); everything that touches
+    the database stays on the calling thread.
     """
     now = now_ms()
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now + 1000
-    ).update(next_attempt_at=now + ATTEMPT_LEASE_MS, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    delivery = Delivery.objects.select_related("message", "subscription__topic").get(pk=delivery_id)
-    outcome = _send(delivery)
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        attempted_at=now,
-        status_code=outcome.status_code,
-        latency_ms=outcome.latency_ms,
-        error=outcome.error,
+    due = Delivery.objects.filter(
+        pk__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now + 1000
     )
-    if outcome.ok:
-        Delivery.objects.filter(pk=delivery.pk).update(
+    # The lease: a worker that dies from here on leaves the rows to the sweep, a minute later.
+    # Read and lease in one transaction (SQLite's takes the write lock first), so two workers
+    # given the same ids never both send.
+    with transaction.atomic():
+        claimed = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=claimed).update(
+            next_attempt_at=now + ATTEMPT_LEASE_MS, attempts=F("attempts") + 1
+        )
+    if not claimed:
+        return {}
+    deliveries = list(
+        Delivery.objects.select_related("message", "subscription__topic").filter(pk__in=claimed)
+    )
+    sends = [_prepared_send(delivery) for delivery in deliveries]
+    if len(sends) == 1:
+        outcomes = [sends[0]()]
+    else:
+        outcomes = list(_sender_pool().map(lambda send: send(), sends))
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery=delivery,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+        )
+        for delivery, outcome in zip(deliveries, outcomes, strict=True)
+    )
+    delivered = [d.pk for d, outcome in zip(deliveries, outcomes, strict=True) if outcome.ok]
+    if delivered:
+        Delivery.objects.filter(pk__in=delivered).update(
             status=Delivery.Status.DELIVERED, finished_at=now_ms(), last_error=""
         )
-        return None
+    retries = {}
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        if not outcome.ok:
+            delay = _after_failure(delivery, outcome)
+            if delay is not None:
+                retries.setdefault(delay, []).append(delivery.pk)
+    return retries
+
+
+def _after_failure(delivery, outcome):
+    """Schedule the next attempt and return its delay, or give up and return None."""
     policy = _policy(delivery)
     if outcome.permanent or delivery.attempts >= policy.max_attempts:
         _give_up(Owed(delivery.pk, delivery.message, delivery.subscription), outcome.error)
@@ -215,7 +252,14 @@ def attempt(delivery_id):
     return delay
 
 
-def _send(delivery):
+@functools.cache
+def _sender_pool():
+    """Threads for sends, one pool per process (a forked Celery worker builds its own)."""
+    return ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="roost-send")
+
+
+def _prepared_send(delivery):
+    """Render what to send now, on this thread; return the send itself, to run on any thread."""
     message, subscription = delivery.message, delivery.subscription
     if delivery.protocol in ("http", "https"):
         body = message.body_for(delivery.protocol)
@@ -223,13 +267,15 @@ def _send(delivery):
         content_type = _policy(delivery).header_content_type
         headers = envelopes.http_headers(envelope, subscription, content_type)
         text = body if subscription.raw_message_delivery else envelopes.dumps(envelope)
-        return transports.post(subscription.endpoint, text, headers)
+        return functools.partial(transports.post, subscription.endpoint, text, headers)
     subject, body, sender = envelopes.email_notification(message, subscription)
     headers = {
         "List-Unsubscribe": f"<{envelopes.unsubscribe_page_url(subscription)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    return transports.send_email(subscription.endpoint, subject, body, sender, headers)
+    return functools.partial(
+        transports.send_email, subscription.endpoint, subject, body, sender, headers
+    )
 
 
 def _give_up(owed, error):

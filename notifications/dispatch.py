@@ -51,10 +51,11 @@ def queue_deliveries():
     _send(tasks.deliver_to_queues)
 
 
-def attempt(delivery_id, countdown=None):
+def attempt(delivery_ids, countdown=None):
+    """Attempt these HTTP(S)/email deliveries (now, or in `countdown` seconds) in one task."""
     from notifications import tasks  # noqa: PLC0415
 
-    _send(tasks.attempt_delivery, delivery_id, countdown=countdown)
+    _send(tasks.attempt_deliveries, list(delivery_ids), countdown=countdown)
 
 
 def confirmation(subscription_id, retry=0, countdown=None):

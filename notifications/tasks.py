@@ -13,13 +13,12 @@ from notifications.models import Delivery
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_published(message_ids):
-    """Deliver newly published messages: queues in one drain, each HTTP/email on its own."""
+    """Deliver newly published messages: queues in one drain, then HTTP/email side by side."""
     delivery.deliver_to_queues()
     pending = Delivery.objects.filter(
         message_id__in=message_ids, status=Delivery.Status.PENDING
     ).exclude(protocol="sqs")
-    for delivery_id in pending.values_list("pk", flat=True):
-        dispatch.attempt(delivery_id)
+    attempt(list(pending.order_by("id").values_list("pk", flat=True)))
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -28,10 +27,16 @@ def deliver_to_queues():
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def attempt_delivery(delivery_id):
-    delay = delivery.attempt(delivery_id)
-    if delay is not None:
-        dispatch.attempt(delivery_id, countdown=delay)
+def attempt_deliveries(delivery_ids):
+    attempt(delivery_ids)
+
+
+def attempt(delivery_ids):
+    """Attempt the deliveries in batches; schedule the retries each batch asks for."""
+    for start in range(0, len(delivery_ids), delivery.ATTEMPT_BATCH):
+        retries = delivery.attempt(delivery_ids[start : start + delivery.ATTEMPT_BATCH])
+        for delay, retry_ids in retries.items():
+            dispatch.attempt(retry_ids, countdown=delay)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -50,8 +55,8 @@ def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work(margin_ms)
     if queues_overdue:
         delivery.deliver_to_queues()
-    for delivery_id in delivery_ids:
-        dispatch.attempt(delivery_id)
+    for start in range(0, len(delivery_ids), delivery.ATTEMPT_BATCH):
+        dispatch.attempt(delivery_ids[start : start + delivery.ATTEMPT_BATCH])
     for subscription_id in subscription_ids:
         dispatch.confirmation(subscription_id)
     delivery.prune()

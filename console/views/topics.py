@@ -561,7 +561,7 @@ def replay_delivery(request, name, subscription_id, delivery_id):
     if replayed.protocol == "sqs":
         transaction.on_commit(dispatch.queue_deliveries)
     else:
-        transaction.on_commit(lambda: dispatch.attempt(replayed.pk))
+        transaction.on_commit(lambda: dispatch.attempt([replayed.pk]))
     return responses.done(
         request,
         f"Replaying the delivery to {subscription.endpoint}.",

@@ -493,6 +493,47 @@ def test_http_delivery_answered_with_a_client_error_is_not_retried(
     assert delivery_log(rest, arn)[0]["attempts"] == 1
 
 
+def test_a_batch_reaches_every_http_endpoint_and_only_the_failed_delivery_is_retried(
+    sns, make_topic, http_receiver, rest, roost_worker
+):
+    """The deliveries of one publish are attempted together; each keeps its own outcome."""
+    topic = make_topic()
+    arns = {
+        path: confirm_http(sns, http_receiver, topic, path, DeliveryPolicy=json.dumps(FAST_RETRIES))
+        for path in ("batch-a", "batch-b", "batch-c")
+    }
+    http_receiver.fail("batch-b", times=1)
+
+    published = sns.publish_batch(
+        TopicArn=topic,
+        PublishBatchRequestEntries=[{"Id": str(n), "Message": f"m{n}"} for n in range(5)],
+    )["Successful"]
+
+    message_ids = {entry["MessageId"] for entry in published}
+    for path, count in (("batch-a", 5), ("batch-b", 6), ("batch-c", 5)):
+        requests = http_receiver.wait_for(path, count=1 + count)[1:]
+        assert {request.json()["MessageId"] for request in requests} == message_ids, path
+        assert [request.status for request in requests].count(500) == (path == "batch-b")
+    logs = {
+        path: wait_until(
+            lambda arn=arn: (
+                (found := delivery_log(rest, arn))
+                and all(entry["status"] == "delivered" for entry in found)
+                and len(found) == 5
+                and found
+            ),
+            WAIT_SECONDS,
+            what=f"5 delivered to {path}",
+        )
+        for path, arn in arns.items()
+    }
+    assert sorted(entry["attempts"] for entry in logs["batch-b"]) == [1, 1, 1, 1, 2]
+    assert {entry["attempts"] for entry in logs["batch-a"] + logs["batch-c"]} == {1}
+    time.sleep(QUIET_SECONDS)
+    assert len(http_receiver.requests("batch-a")) == 6
+    assert len(http_receiver.requests("batch-b")) == 7
+
+
 # By email ------------------------------------------------------------------------------------
 
 

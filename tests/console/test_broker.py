@@ -1,0 +1,41 @@
+"""The embedded broker (console.broker): kombu's SQLAlchemy transport on a SQLite file."""
+
+import sqlite3
+
+from kombu import Connection
+
+from console import broker
+
+
+def test_taken_messages_leave_the_broker_file_and_the_file_runs_in_wal_mode(tmp_path):
+    broker.install()
+    path = tmp_path / "broker.sqlite3"
+    with Connection(f"sqla+sqlite:///{path}") as connection:
+        queue = connection.SimpleQueue("roost-test")
+        for number in range(3):
+            queue.put({"n": number})
+        taken = []
+        for _ in range(3):
+            message = queue.get(timeout=5)
+            taken.append(message.payload["n"])
+            message.ack()
+        queue.close()
+
+    assert taken == [0, 1, 2]
+    with sqlite3.connect(path) as database:
+        assert database.execute("SELECT count(*) FROM kombu_message").fetchone() == (0,)
+        assert database.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_message_put_back_unacknowledged_is_taken_again(tmp_path):
+    """kombu restores unacknowledged messages as new rows, so deleting taken ones loses nothing."""
+    broker.install()
+    with Connection(f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}") as connection:
+        queue = connection.SimpleQueue("roost-test")
+        queue.put({"n": 1})
+        queue.get(timeout=5).requeue()
+        again = queue.get(timeout=5)
+        again.ack()
+        queue.close()
+
+    assert again.payload == {"n": 1}
