@@ -1,7 +1,9 @@
 """The embedded broker (console.broker): kombu's SQLAlchemy transport on a SQLite file."""
 
 import sqlite3
+from queue import Empty
 
+import pytest
 from kombu import Connection
 
 from console import broker
@@ -39,3 +41,24 @@ def test_a_message_put_back_unacknowledged_is_taken_again(tmp_path):
         queue.close()
 
     assert again.payload == {"n": 1}
+
+
+def test_a_queue_found_empty_is_polled_again_once_a_message_arrives(tmp_path):
+    """Polls skip the query while the file is unchanged; a put, from any connection, ends that."""
+    broker.install()
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    with Connection(url) as consumer_connection, Connection(url) as producer_connection:
+        consumer = consumer_connection.SimpleQueue("roost-test")
+        with pytest.raises(Empty):
+            consumer.get(timeout=0.2)
+        with pytest.raises(Empty):
+            consumer.get(timeout=0.2)  # now skipped: the file has not changed
+        producer_connection.SimpleQueue("roost-test").put({"n": 1})
+        first = consumer.get(timeout=5)
+        first.ack()
+        consumer.put({"n": 2})  # and from the consumer's own connection
+        second = consumer.get(timeout=5)
+        second.ack()
+        consumer.close()
+
+    assert [first.payload, second.payload] == [{"n": 1}, {"n": 2}]
