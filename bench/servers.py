@@ -18,16 +18,21 @@ BIN = Path(sys.executable).parent
 ROOST_KEY_ID = "AKIAROOSTBENCH000001"
 ROOST_SECRET = "benchsecretbenchsecret"
 START_TIMEOUT = 60
-WORKER_READY = "worker.ready"  # a file in the data dir, touched by bench.worker
 SETUP_TIMEOUT = 300
 
 
-# Roost's Celery worker, as `make run` starts it but quieter. `bench.worker` is console's Celery
-# app plus a hook that marks the worker ready, so no figure includes its start-up.
-WORKER_ARGV = (
+# Roost's Celery workers, as the Procfile starts them for `make run` but quieter: `worker` for
+# queue deliveries, `outbound` (threads) for HTTP(S) and email. `bench.worker` is console's Celery
+# app plus a hook that touches $ROOST_BENCH_WORKER_READY, so no figure includes their start-up.
+_CELERY = (
     sys.executable, "-m", "celery", "-A", "bench.worker", "worker", "--loglevel=WARNING",
-    "--concurrency=2", "--without-mingle", "--without-gossip", "--without-heartbeat",
+    "--without-mingle", "--without-gossip", "--without-heartbeat",
 )  # fmt: skip
+WORKERS = {
+    "worker": _CELERY + ("--queues=celery", "--hostname=worker@%h", "--concurrency=2"),
+    "outbound": _CELERY
+    + ("--queues=outbound", "--hostname=outbound@%h", "--pool=threads", "--concurrency=8"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,12 @@ class Server:
     pid: int
     key_id: str
     secret: str
-    worker_pid: int | None = None  # Roost's Celery worker, when a suite needs it
+    worker_pids: tuple = ()  # Roost's Celery workers, when a suite needs them
 
     @property
     def sessions(self):
-        """Return the session ids of the server and its worker: all the CPU Roost uses."""
-        return (self.pid,) if self.worker_pid is None else (self.pid, self.worker_pid)
+        """Return the session ids of the server and its workers: all the CPU Roost uses."""
+        return (self.pid, *self.worker_pids)
 
 
 TARGETS = {
@@ -76,7 +81,7 @@ TARGETS = {
 def running(target, worker=False):
     """Start `target` in a fresh data dir, yield its `Server`, and always tear both down.
 
-    With `worker`, a Roost target also gets its Celery worker (topic deliveries run there).
+    With `worker`, a Roost target also gets its Celery workers (topic deliveries run there).
     """
     data_dir = Path(tempfile.mkdtemp(prefix=f"roost-bench-{target.name}-"))
     processes = []
@@ -89,13 +94,16 @@ def running(target, worker=False):
         server_log = data_dir / "server.log"
         processes.append(_start(argv, env, server_log))
         if worker and target.roost:
-            worker_log = data_dir / "worker.log"
-            processes.append(_start(WORKER_ARGV, env, worker_log))
-            _wait_for_file(processes[-1], data_dir / WORKER_READY, worker_log, "Celery worker")
+            for name, worker_argv in WORKERS.items():
+                log, ready = data_dir / f"{name}.log", data_dir / f"{name}.ready"
+                processes.append(
+                    _start(worker_argv, {**env, "ROOST_BENCH_WORKER_READY": str(ready)}, log)
+                )
+                _wait_for_file(processes[-1], ready, log, f"Celery worker {name}")
         _wait_for_port(processes[0], port, server_log)
         key_id, secret = (ROOST_KEY_ID, ROOST_SECRET) if target.roost else ("bench", "bench")
-        url, worker_pid = f"http://{HOST}:{port}", processes[1].pid if processes[1:] else None
-        yield Server(target.name, url, processes[0].pid, key_id, secret, worker_pid)
+        url, worker_pids = f"http://{HOST}:{port}", tuple(p.pid for p in processes[1:])
+        yield Server(target.name, url, processes[0].pid, key_id, secret, worker_pids)
     finally:
         for process in reversed(processes):
             _stop(process)
@@ -124,7 +132,6 @@ def _environment(target, data_dir, port):
             ROOST_PUBLIC_URL=f"http://{HOST}:{port}",
             CELERY_BROKER_URL=f"sqla+sqlite:///{data_dir}/broker.sqlite3",
             LOG_LEVEL="WARNING",
-            ROOST_BENCH_WORKER_READY=str(data_dir / WORKER_READY),
         )
     return env
 

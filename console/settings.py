@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 from console.env import env_bool, env_int, env_list, env_str
 
@@ -130,6 +131,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Two queues, so a slow or dead webhook never holds up a delivery into a Roost queue: "celery"
+# (queue deliveries, sweeps, move tasks) and "outbound" (HTTP(S) and email sends, which wait on
+# the network; the Procfile serves it with a worker of threads). A worker started without -Q
+# consumes both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.attempt_deliveries": {"queue": "outbound"},
+    "notifications.tasks.send_confirmation": {"queue": "outbound"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The embedded broker (sqla+...) is polled every 50 ms: see console/broker.py.
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -179,6 +190,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "roost@localhost")
+# Django waits on an SMTP server forever by default; a delivery attempt gives up like an HTTP one.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15, 1, 300)
 
 LOGGING = {
     "version": 1,

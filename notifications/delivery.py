@@ -33,7 +33,8 @@ logger = logging.getLogger("roost.deliveries")
 
 # SQLite has one writer: a batch holds it for a few tens of milliseconds at most.
 DRAIN_BATCH = 200
-# An attempt holds its delivery this long; a worker that dies mid-attempt frees it after.
+# An attempt holds its deliveries this long, plus a send timeout for each round of SEND_THREADS
+# sends; a worker that dies mid-attempt frees them after.
 ATTEMPT_LEASE_MS = 60_000
 # The sweep re-dispatches pending deliveries this overdue: their task was lost.
 STALL_MARGIN_MS = 15_000
@@ -51,10 +52,8 @@ EMAIL_POLICY = delivery_policy.DeliveryPolicy(
     header_content_type="text/plain; charset=UTF-8",
 )
 CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
-# HTTP(S) and email sends in flight at once per worker process; each mostly waits on the network.
+# HTTP(S) and email sends one attempt() makes at once; each mostly waits on the network.
 SEND_THREADS = 16
-# Deliveries one task attempts together (the sweep splits what it finds into tasks this big).
-ATTEMPT_BATCH = 100
 # Keep the log of finished HTTP(S)/email deliveries, and messages nothing still owes, this long.
 LOG_RETENTION_MS = 7 * 24 * 3600 * 1000
 MESSAGE_RETENTION_MS = 3600 * 1000
@@ -202,8 +201,10 @@ def attempt(delivery_ids):
     # given the same ids never both send.
     with transaction.atomic():
         claimed = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        rounds = -(-len(claimed) // SEND_THREADS)
         Delivery.objects.filter(pk__in=claimed).update(
-            next_attempt_at=now + ATTEMPT_LEASE_MS, attempts=F("attempts") + 1
+            next_attempt_at=now + ATTEMPT_LEASE_MS + rounds * transports.TIMEOUT_SECONDS * 1000,
+            attempts=F("attempts") + 1,
         )
     if not claimed:
         return {}
@@ -214,7 +215,8 @@ def attempt(delivery_ids):
     if len(sends) == 1:
         outcomes = [sends[0]()]
     else:
-        outcomes = list(_sender_pool().map(lambda send: send(), sends))
+        with ThreadPoolExecutor(min(len(sends), SEND_THREADS), "roost-send") as senders:
+            outcomes = list(senders.map(lambda send: send(), sends))
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=delivery,
@@ -250,12 +252,6 @@ def _after_failure(delivery, outcome):
         next_attempt_at=now_ms() + int(delay * 1000), last_error=outcome.error
     )
     return delay
-
-
-@functools.cache
-def _sender_pool():
-    """Threads for sends, one pool per process (a forked Celery worker builds its own)."""
-    return ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="roost-send")
 
 
 def _prepared_send(delivery):

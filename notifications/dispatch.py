@@ -13,6 +13,8 @@ logger = logging.getLogger("roost.deliveries")
 # and that time is the request's. After a failure, hand nothing over for this long, then let one
 # call try again while the others keep skipping: the sweep re-sends whatever was skipped.
 BROKER_DOWN_SECONDS = 5.0
+# HTTP(S)/email deliveries one task attempts together.
+ATTEMPT_BATCH = 100
 _skip_until = 0.0
 
 
@@ -38,15 +40,20 @@ def _send(task, *args, countdown=None):
         _skip_until = 0.0
 
 
-def published(message_ids):
-    """Deliver what these newly published messages owe."""
-    from notifications import tasks  # noqa: PLC0415 (tasks import the service, which imports us)
+def published(deliveries):
+    """Start on a publish's deliveries: a drain for those into queues, one task for the rest.
 
-    _send(tasks.deliver_published, list(message_ids))
+    Two tasks on two Celery queues (see CELERY_TASK_ROUTES), so webhooks never delay queues.
+    """
+    if any(delivery.protocol == "sqs" for delivery in deliveries):
+        queue_deliveries()
+    others = [delivery.pk for delivery in deliveries if delivery.protocol != "sqs"]
+    for start in range(0, len(others), ATTEMPT_BATCH):
+        attempt(others[start : start + ATTEMPT_BATCH])
 
 
 def queue_deliveries():
-    from notifications import tasks  # noqa: PLC0415
+    from notifications import tasks  # noqa: PLC0415 (tasks import the service, which imports us)
 
     _send(tasks.deliver_to_queues)
 

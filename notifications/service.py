@@ -6,6 +6,7 @@ what a publish accepted is notifications.delivery's job; this module writes the 
 """
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -1050,8 +1051,7 @@ def publish_messages(topic, entries, batch=True):
             deliveries = _deliveries_for(fresh, plan, now)
             if deliveries:
                 Delivery.objects.bulk_create(deliveries)
-                message_ids = [message.pk for message in fresh]
-                transaction.on_commit(lambda: dispatch.published(message_ids))
+                transaction.on_commit(functools.partial(dispatch.published, deliveries))
     except IntegrityError:
         # Another process deleted the topic (or a subscription) since this one cached it.
         topic_cache.forget(topic.name)

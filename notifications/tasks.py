@@ -8,17 +8,6 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from notifications import delivery, dispatch
-from notifications.models import Delivery
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_published(message_ids):
-    """Deliver newly published messages: queues in one drain, then HTTP/email side by side."""
-    delivery.deliver_to_queues()
-    pending = Delivery.objects.filter(
-        message_id__in=message_ids, status=Delivery.Status.PENDING
-    ).exclude(protocol="sqs")
-    attempt(list(pending.order_by("id").values_list("pk", flat=True)))
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -28,15 +17,9 @@ def deliver_to_queues():
 
 @shared_task(acks_late=True, ignore_result=True)
 def attempt_deliveries(delivery_ids):
-    attempt(delivery_ids)
-
-
-def attempt(delivery_ids):
-    """Attempt the deliveries in batches; schedule the retries each batch asks for."""
-    for start in range(0, len(delivery_ids), delivery.ATTEMPT_BATCH):
-        retries = delivery.attempt(delivery_ids[start : start + delivery.ATTEMPT_BATCH])
-        for delay, retry_ids in retries.items():
-            dispatch.attempt(retry_ids, countdown=delay)
+    """Attempt HTTP(S)/email deliveries side by side; schedule the retries they ask for."""
+    for delay, retry_ids in delivery.attempt(delivery_ids).items():
+        dispatch.attempt(retry_ids, countdown=delay)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -55,8 +38,8 @@ def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work(margin_ms)
     if queues_overdue:
         delivery.deliver_to_queues()
-    for start in range(0, len(delivery_ids), delivery.ATTEMPT_BATCH):
-        dispatch.attempt(delivery_ids[start : start + delivery.ATTEMPT_BATCH])
+    for start in range(0, len(delivery_ids), dispatch.ATTEMPT_BATCH):
+        dispatch.attempt(delivery_ids[start : start + dispatch.ATTEMPT_BATCH])
     for subscription_id in subscription_ids:
         dispatch.confirmation(subscription_id)
     delivery.prune()

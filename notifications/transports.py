@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from django.core.mail import EmailMessage
 
-HTTP_TIMEOUT_SECONDS = 15
+# SNS gives an HTTP(S) endpoint 15 s; Roost gives an SMTP server the same (EMAIL_TIMEOUT).
+TIMEOUT_SECONDS = 15
 # Enough of a failing endpoint's answer to explain it in the delivery log.
 ERROR_BODY_BYTES = 300
 
@@ -33,12 +34,12 @@ def post(url, body, headers):
             connection = http.client.HTTPSConnection(
                 parts.hostname,
                 parts.port,
-                timeout=HTTP_TIMEOUT_SECONDS,
+                timeout=TIMEOUT_SECONDS,
                 context=ssl.create_default_context(),
             )
         elif parts.scheme == "http":
             connection = http.client.HTTPConnection(
-                parts.hostname, parts.port, timeout=HTTP_TIMEOUT_SECONDS
+                parts.hostname, parts.port, timeout=TIMEOUT_SECONDS
             )
         else:
             return Outcome(False, error=f"Unsupported URL scheme {parts.scheme!r}", permanent=True)

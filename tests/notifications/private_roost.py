@@ -171,15 +171,16 @@ class PrivateRoost:
             client.close()
         _stop(server.process)
 
-    def start_worker(self, **env):
-        """Start a Celery worker (env overrides this roost's) and wait until it consumes."""
+    def start_worker(self, *options, **env):
+        """Start a Celery worker (options add to its command line, env overrides this roost's)
+        and wait until it consumes."""
         number = len(self._workers) + 1
         log_path = self.data_dir / f"worker-{number}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "console", "worker",
             "--loglevel=INFO", "--concurrency=2",
             f"--hostname=roost-private-{number}-{os.getpid()}@%h",
-            "--without-mingle", "--without-gossip", "--without-heartbeat",
+            "--without-mingle", "--without-gossip", "--without-heartbeat", *options,
         ]  # fmt: skip
         with open(log_path, "wb") as log:
             # Its own process group, so that killing it kills its pool children with it.

@@ -63,13 +63,18 @@ class HttpReceiver:
     """An HTTP endpoint that records every request and fails on command, path by path.
 
     `fail(path, times=2)` answers the next two requests to path with 500, `fail(path)` every one;
-    anything else gets 200.
+    `hold(path)` leaves requests to path unanswered until `release(path)`; anything else gets 200.
     """
+
+    # Held requests are answered after this long anyway: less than Roost's 15 s send timeout.
+    HOLD_SECONDS = 14
 
     def __init__(self):
         self._lock = threading.Lock()
         self._requests = []
         self._plans = {}
+        self._holds = {}
+        self._held = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -96,6 +101,22 @@ class HttpReceiver:
         """Answer the next `times` requests to path (all, when None) with status."""
         with self._lock:
             self._plans[self._path(path)] = _Plan(times, status)
+
+    def hold(self, path):
+        """Leave the requests to path that arrive from now on unanswered until release(path)."""
+        with self._lock:
+            self._holds[self._path(path)] = threading.Event()
+
+    def release(self, path):
+        with self._lock:
+            hold = self._holds.pop(self._path(path), None)
+        if hold is not None:
+            hold.set()
+
+    def held(self, path):
+        """How many requests to path are waiting for their answer."""
+        with self._lock:
+            return self._held.get(self._path(path), 0)
 
     def requests(self, path=None):
         with self._lock:
@@ -143,6 +164,13 @@ class HttpReceiver:
                     status=status,
                 )
             )
+            hold = self._holds.get(parts.path)
+            if hold is not None:
+                self._held[parts.path] = self._held.get(parts.path, 0) + 1
+        if hold is not None:
+            hold.wait(self.HOLD_SECONDS)
+            with self._lock:
+                self._held[parts.path] -= 1
         answer = b"ok" if status < 300 else b"receiver told to fail"
         handler.send_response(status)
         handler.send_header("Content-Type", "text/plain")

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 
+import httpx
 import pytest
 
 from notifications import dispatch, tasks
@@ -149,7 +150,7 @@ def test_messages_published_while_the_broker_is_down_are_all_delivered_once_it_i
     sns = roost.client("sns", server)
     try:
         publish(sns, topic, BODIES)
-        assert "could not queue notifications.tasks.deliver_published" in server.log()
+        assert "could not queue notifications.tasks.deliver_to_queues" in server.log()
         assert [depth(sqs, url) for url, _ in queues] == [0, 0, 0]
 
         roost.start_broker(broker)
@@ -176,17 +177,46 @@ def test_after_the_broker_failed_dispatch_skips_it_for_a_while_then_one_call_tri
         tries.append(args)
         raise ConnectionRefusedError("the broker is down")
 
-    monkeypatch.setattr(tasks.deliver_published, "apply_async", broker_down)
-    dispatch.published([1])
-    dispatch.published([2])
+    monkeypatch.setattr(tasks.attempt_deliveries, "apply_async", broker_down)
+    dispatch.attempt([1])
+    dispatch.attempt([2])
     clock[0] += BROKER_DOWN_SECONDS - 0.1
-    dispatch.published([3])
+    dispatch.attempt([3])
     assert tries == [([1],)]
 
     monkeypatch.setattr(
-        tasks.deliver_published, "apply_async", lambda args, **o: tries.append(args)
+        tasks.attempt_deliveries, "apply_async", lambda args, **o: tries.append(args)
     )
     clock[0] += 0.1
-    dispatch.published([4])
-    dispatch.published([5])
+    dispatch.attempt([4])
+    dispatch.attempt([5])
     assert tries == [([1],), ([4],), ([5],)]
+
+
+def test_a_webhook_that_does_not_answer_holds_up_no_queue_delivery(roost, fan_out, http_receiver):
+    """With the Procfile's two workers, sends to a stuck endpoint occupy the outbound worker
+    only: messages published meanwhile still reach the topic's queues at once."""
+    topic, queues = fan_out
+    sns, sqs = roost.client("sns"), roost.client("sqs")
+    roost.start_worker("--queues=celery")
+    roost.start_worker("--queues=outbound", "--pool=threads", "--concurrency=8")
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=http_receiver.endpoint("stuck"))
+    confirmation = http_receiver.wait_for("stuck")[0].json()
+    assert httpx.get(confirmation["SubscribeURL"], timeout=10).status_code == 200
+    http_receiver.hold("stuck")
+    try:
+        first = [f"first-{number}" for number in range(3)]
+        for body in first:  # three publishes: three tasks, each stuck on its POST
+            sns.publish(TopicArn=topic, Message=body)
+        http_receiver.wait_for("stuck", count=1 + len(first))
+        assert http_receiver.held("stuck") == len(first)
+
+        then = [f"then-{number}" for number in range(10)]
+        publish(sns, topic, then)
+
+        assert_all_delivered_once(sqs, queues, first + then)
+        assert http_receiver.held("stuck") >= len(first), "queue deliveries waited for the POSTs"
+    finally:
+        http_receiver.release("stuck")
+    received = http_receiver.wait_for("stuck", count=1 + len(first) + len(then))
+    assert sorted(request.json()["Message"] for request in received[1:]) == sorted(first + then)
