@@ -50,6 +50,7 @@ EMAIL_POLICY = delivery_policy.DeliveryPolicy(
     backoff_function="exponential",
     max_receives_per_second=None,
     header_content_type="text/plain; charset=UTF-8",
+    max_retry_seconds=None,
 )
 CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
 # HTTP(S) and email sends one attempt() makes at once; each mostly waits on the network.

@@ -7,9 +7,9 @@ take SNS's defaults, because SNS validates each policy on its own: mixing fields
 could pair a subscription's `numRetries` with a topic's larger phase counts that neither level
 would have been allowed to set.
 
-SNS also caps the total retry time of an HTTP/S delivery at `MAX_RETRY_SECONDS`; `retry_delays`
-returns the whole schedule, so the delivery side stops once that much time has passed. SNS adds
-jitter to retries; the delays here are the policy's targets, before any jitter.
+SNS also caps the total retry time of an HTTP/S delivery at `MAX_RETRY_SECONDS`: `retry_delays`
+returns the policy's whole schedule, and `max_attempts` stops where its waits add up to more.
+SNS adds jitter to retries; the delays here are the policy's targets, before any jitter.
 """
 
 import json
@@ -54,10 +54,21 @@ class DeliveryPolicy:
     backoff_function: str
     max_receives_per_second: int | None
     header_content_type: str = DEFAULT_CONTENT_TYPE
+    # SNS stops retrying an HTTP/S delivery once the waits add up to more than this.
+    max_retry_seconds: int | None = MAX_RETRY_SECONDS
 
     @property
     def max_attempts(self):
-        return 1 + self.num_retries
+        """The first attempt and every retry that starts within the total retry time."""
+        if self.max_retry_seconds is None:
+            return 1 + self.num_retries
+        waited, retries = 0.0, 0
+        for delay in self.retry_delays():
+            waited += delay
+            if waited > self.max_retry_seconds:
+                break
+            retries += 1
+        return 1 + retries
 
     def retry_delays(self):
         """Return the seconds to wait before each retry, in SNS's four phases.

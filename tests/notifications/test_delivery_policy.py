@@ -5,8 +5,10 @@ from dataclasses import replace
 
 import pytest
 
+from notifications.delivery import EMAIL_POLICY
 from notifications.delivery_policy import (
     DEFAULT,
+    MAX_RETRY_SECONDS,
     DeliveryPolicy,
     effective_policy,
     effective_policy_json,
@@ -64,6 +66,20 @@ def invalid_subscription(document):
 def test_default_policy_retries_three_times_twenty_seconds_apart():
     assert DEFAULT.retry_delays() == [20.0, 20.0, 20.0]
     assert DEFAULT.max_attempts == 4
+
+
+def test_retries_stop_once_their_waits_add_up_to_more_than_an_hour():
+    """SNS's hard limit on an HTTP/S delivery's total retry time, whatever the policy says."""
+    hourly = policy(min_delay=600, max_delay=600, num_retries=10, num_min_delay_retries=10)
+
+    assert hourly.retry_delays() == [600.0] * 10
+    assert hourly.max_attempts == 1 + 6  # 6 waits of 600 s make the hour; the 7th would pass it
+    assert policy(min_delay=1, max_delay=1, num_retries=100).max_attempts == 101
+
+
+def test_email_retries_are_not_held_to_the_http_limit():
+    assert sum(EMAIL_POLICY.retry_delays()) > MAX_RETRY_SECONDS
+    assert EMAIL_POLICY.max_attempts == 1 + EMAIL_POLICY.num_retries
 
 
 def test_no_retries_means_one_attempt():
