@@ -1,0 +1,69 @@
+"""Changing a topic's attributes: each row of its settings table turns into its edit form and
+back in place."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from console.errors import RoostError
+from console.forms.service_errors import add_service_error
+from console.forms.topics import EDITABLE_BY_NAME, TopicAttributeForm
+from console.roles import is_operator, operator_required
+from console.views import responses
+from console.views.topics.page import (
+    TEMPLATE,
+    _attribute_context,
+    _invalid,
+    _page_context,
+    _page_url,
+    _topic_or_404,
+)
+from notifications import service
+
+
+def _attribute_or_404(attribute_name):
+    attribute = EDITABLE_BY_NAME.get(attribute_name)
+    if attribute is None:
+        raise Http404(f"{attribute_name} is not an attribute you can change here.")
+    return attribute
+
+
+@require_GET
+@login_required
+def attribute_row(request, name, attribute_name):
+    """One attribute shown (the edit form's Cancel)."""
+    topic = _topic_or_404(name)
+    attribute = _attribute_or_404(attribute_name)
+    context = _attribute_context(topic, attribute, is_operator(request.user))
+    return render(request, f"{TEMPLATE}#attribute-row", context)
+
+
+@operator_required
+def edit_attribute(request, name, attribute_name):
+    """The attribute's edit form (GET) and its change (POST), in place."""
+    topic = _topic_or_404(name)
+    attribute = _attribute_or_404(attribute_name)
+    if request.method == "POST":
+        form = TopicAttributeForm(topic, attribute, request.POST)
+        if form.is_valid():
+            try:
+                topic = service.set_topic_attribute(topic, attribute.name, form.attribute_value())
+            except RoostError as error:
+                add_service_error(form, error, {}, default="value")
+            else:
+                context = _attribute_context(topic, attribute, True)
+                response = render(request, f"{TEMPLATE}#attribute-row", context)
+                return responses.done(
+                    request,
+                    f"Saved {attribute.label.lower()}.",
+                    _page_url(topic, "settings"),
+                    response,
+                )
+        context = _attribute_context(topic, attribute, True, form)
+        return _invalid(request, topic, "attribute-row", context, {"editing": form})
+    form = TopicAttributeForm(topic, attribute)
+    if request.htmx:
+        context = _attribute_context(topic, attribute, True, form)
+        return render(request, f"{TEMPLATE}#attribute-row", context)
+    return render(request, TEMPLATE, _page_context(request, topic, editing=form))
