@@ -6,6 +6,7 @@ exactly once. They run on the private roost, whose workers and broker they may s
 """
 
 import json
+import shlex
 import threading
 import time
 
@@ -14,6 +15,7 @@ import pytest
 
 from notifications import dispatch, tasks
 from notifications.dispatch import BROKER_DOWN_SECONDS
+from tests.notifications.private_roost import BASE_DIR
 from tests.notifications.receivers import wait_until
 
 MESSAGES = 1000
@@ -193,13 +195,29 @@ def test_after_the_broker_failed_dispatch_skips_it_for_a_while_then_one_call_tri
     assert tries == [([1],), ([4],), ([5],)]
 
 
+def procfile_worker_options(process):
+    """The options that shape a worker (queues, pool, concurrency) on its line of the Procfile."""
+    line = next(
+        line
+        for line in (BASE_DIR / "Procfile").read_text().splitlines()
+        if line.startswith(f"{process}:")
+    )
+    options = [
+        option
+        for option in shlex.split(line.partition(":")[2])
+        if option.startswith(("--queues=", "--pool=", "--concurrency="))
+    ]
+    assert any(option.startswith("--queues=") for option in options), line
+    return options
+
+
 def test_a_webhook_that_does_not_answer_holds_up_no_queue_delivery(roost, fan_out, http_receiver):
     """With the Procfile's two workers, sends to a stuck endpoint occupy the outbound worker
     only: messages published meanwhile still reach the topic's queues at once."""
     topic, queues = fan_out
     sns, sqs = roost.client("sns"), roost.client("sqs")
-    roost.start_worker("--queues=celery")
-    roost.start_worker("--queues=outbound", "--pool=threads", "--concurrency=8")
+    for process in ("worker", "outbound"):
+        roost.start_worker(*procfile_worker_options(process))
     sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=http_receiver.endpoint("stuck"))
     confirmation = http_receiver.wait_for("stuck")[0].json()
     assert httpx.get(confirmation["SubscribeURL"], timeout=10).status_code == 200
