@@ -41,13 +41,14 @@ def _send(task, *args, countdown=None):
 
 
 def published(deliveries):
-    """Start on a publish's deliveries: a drain for those into queues, one task for the rest.
+    """Start on a publish's deliveries, given as (id, protocol): a drain for those into queues,
+    one task for the rest.
 
     Two tasks on two Celery queues (see CELERY_TASK_ROUTES), so webhooks never delay queues.
     """
-    if any(delivery.protocol == "sqs" for delivery in deliveries):
+    if any(protocol == "sqs" for _, protocol in deliveries):
         queue_deliveries()
-    others = [delivery.pk for delivery in deliveries if delivery.protocol != "sqs"]
+    others = [delivery_id for delivery_id, protocol in deliveries if protocol != "sqs"]
     for start in range(0, len(others), ATTEMPT_BATCH):
         attempt(others[start : start + ATTEMPT_BATCH])
 
