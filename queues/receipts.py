@@ -2,10 +2,29 @@
 
 import base64
 import binascii
+import secrets
 
 from queues.errors import ReceiptHandleIsInvalid
 
 _PREFIX = "rst1"
+
+
+# A receive token carries the receive's time, so a handle knows how long its message has been
+# hidden (SQS caps that at 12 hours), plus random bits so an earlier receive's handle never
+# matches a later one. Bit 62 marks such tokens: before it, tokens were 62 random bits.
+_TIMED = 1 << 62
+_RANDOM_BITS = 16
+
+
+def new_token(received_at_ms):
+    return _TIMED | received_at_ms << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+
+
+def received_at(token):
+    """The time (ms) of the receive a token names, or None for a token from before they had one."""
+    if not token & _TIMED:
+        return None
+    return (token & ~_TIMED) >> _RANDOM_BITS
 
 
 def make_handle(queue_id, message_pk, token):

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import json
 import re
-import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -708,7 +707,7 @@ def receive_messages(
 
     now = now_ms()
     cutoff = retention_cutoff(queue, now)
-    token = secrets.randbits(62)
+    token = receipts.new_token(now)
     claim = {
         "fifo": queue.is_fifo,
         "queue_id": queue.id,
@@ -835,6 +834,10 @@ def delete_messages(queue, entries):
     return done, failures
 
 
+# A received message stays hidden at most 12 hours from its receive, however often it is extended.
+MAX_VISIBILITY_MS = 43_200_000
+
+
 def _check_visibility_timeout(value):
     if value is None:
         raise MissingParameter("The request must contain the parameter VisibilityTimeout.")
@@ -852,6 +855,12 @@ def change_message_visibility(queue, receipt_handle, visibility_timeout):
     _check_visibility_timeout(visibility_timeout)
     pk, token = receipts.parse_handle(receipt_handle, queue.id)
     visible_at = now_ms() + visibility_timeout * 1000
+    received_at = receipts.received_at(token)
+    if received_at is not None and visible_at - received_at > MAX_VISIBILITY_MS:
+        raise InvalidParameterValue(
+            f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+            "VisibilityTimeout for the message is beyond the limit [43200 seconds]."
+        )
     if not message_sql.change_visibility(queue.id, pk, token, visible_at):
         raise InvalidParameterValue(
             f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message does "
