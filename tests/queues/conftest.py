@@ -10,6 +10,17 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture
+def fresh_queue_cache():
+    """For service-level tests: forget queues cached by earlier tests (their rows were rolled
+    back), before and after."""
+    from queues import service  # noqa: PLC0415 (Django is set up by the time fixtures run)
+
+    service.queue_cache.clear()
+    yield
+    service.queue_cache.clear()
+
+
 @pytest.fixture(scope="session")
 def shared_sqs_clients(sqs_client):
     """One boto3 SQS client per protocol for the whole session (building one costs ~0.15 s)."""

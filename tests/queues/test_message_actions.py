@@ -6,15 +6,7 @@ from queues import service
 from queues.errors import InvalidParameterValue, MissingParameter
 from queues.models import Message, now_ms
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_queue_cache():
-    """Forget queues cached by earlier tests (their rows were rolled back)."""
-    service.queue_cache.clear()
-    yield
-    service.queue_cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_queue_cache")]
 
 
 @pytest.fixture

@@ -10,15 +10,7 @@ from queues.errors import InvalidParameterValue
 from queues.models import Message
 from queues.peek import peek_messages
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_queue_cache():
-    """Forget queues cached by earlier tests (their rows were rolled back)."""
-    service.queue_cache.clear()
-    yield
-    service.queue_cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_queue_cache")]
 
 
 @pytest.fixture

@@ -6,17 +6,9 @@ from queues import receipts, service
 from queues.errors import InvalidParameterValue
 from queues.models import Message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_queue_cache")]
 
 HOUR_MS = 3_600_000
-
-
-@pytest.fixture(autouse=True)
-def _fresh_queue_cache():
-    """Forget queues cached by earlier tests (their rows were rolled back)."""
-    service.queue_cache.clear()
-    yield
-    service.queue_cache.clear()
 
 
 @pytest.fixture
