@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from console.errors import RoostError
-from notifications import delivery_policy, envelopes, transports
+from notifications import delivery_policy, delivery_sql, envelopes, transports
 from notifications.errors import InvalidParameter
 from notifications.models import Delivery, DeliveryAttempt, PublishedMessage, Subscription
 from queues import activity
@@ -118,20 +118,10 @@ def _drain_batch(limit):
             delivered += ok
             failed += errors
         if delivered:
-            _delete_deliveries([owed.delivery_id for owed in delivered])
+            delivery_sql.delete([owed.delivery_id for owed in delivered])
         for owed, error in failed:
             _give_up(owed, error)
     return len(rows)
-
-
-def _delete_deliveries(delivery_ids):
-    """Delete delivered rows with one statement: QuerySet.delete() would first load every row to
-    look for attempt logs, which queue deliveries never have."""
-    placeholders = ", ".join(["%s"] * len(delivery_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {Delivery._meta.db_table} WHERE id IN ({placeholders})", delivery_ids
-        )
 
 
 @dataclass

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from console.errors import RoostError
-from notifications import delivery_policy, dispatch
+from notifications import delivery_policy, delivery_sql, dispatch
 from notifications.errors import (
     AuthorizationError,
     BatchEntryIdsNotDistinct,
@@ -36,7 +36,7 @@ from notifications.errors import (
     TooManyEntriesInBatchRequest,
 )
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, SCOPES, parse_filter_policy
-from notifications.models import Delivery, PublishedMessage, Subscription, Topic
+from notifications.models import PublishedMessage, Subscription, Topic
 from queues.models import now_ms
 
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -1048,7 +1048,7 @@ def publish_messages(topic, entries, batch=True):
             else:
                 PublishedMessage.objects.bulk_create([message for _, message in prepared])
                 fresh = [message for _, message in prepared]
-            deliveries = _insert_deliveries(_deliveries_for(fresh, plan), now)
+            deliveries = delivery_sql.insert_pending(_deliveries_for(fresh, plan), now)
             if deliveries:
                 transaction.on_commit(functools.partial(dispatch.published, deliveries))
     except IntegrityError:
@@ -1101,31 +1101,6 @@ def _deliveries_for(messages, plan):
         for subscription, policy in plan
         if policy.matches(body=message.message, attributes=message.attributes)
     ]
-
-
-# Rows per INSERT: SQLite takes at most 32,766 parameters a statement.
-DELIVERY_INSERT_ROWS = 1000
-
-
-def _insert_deliveries(rows, now):
-    """Insert pending Delivery rows; return their (id, protocol).
-
-    One multi-row INSERT instead of bulk_create: a PublishBatch to a topic with 10 subscribers
-    writes 100 rows, and building 100 model instances cost most of the publish.
-    """
-    table = Delivery._meta.db_table
-    inserted = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), DELIVERY_INSERT_ROWS):
-            chunk = rows[start : start + DELIVERY_INSERT_ROWS]
-            values = ", ".join(["(%s, %s, %s, 'pending', 0, %s, %s, '')"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (subscription_id, message_id, protocol, status, attempts, "
-                f"next_attempt_at, created_at, last_error) VALUES {values} RETURNING id, protocol",
-                [value for row in chunk for value in (*row, now, now)],
-            )
-            inserted += cursor.fetchall()
-    return inserted
 
 
 def filter_policy_matches(policy_text, scope, message, attributes=None):
