@@ -13,7 +13,7 @@ logger = logging.getLogger("roost.deliveries")
 # and that time is the request's. After a failure, hand nothing over for this long, then let one
 # call try again while the others keep skipping: the sweep re-sends whatever was skipped.
 BROKER_DOWN_SECONDS = 5.0
-# HTTP(S)/email deliveries one task attempts together.
+# HTTP(S)/email deliveries one task attempts together, at most.
 ATTEMPT_BATCH = 100
 _skip_until = 0.0
 
@@ -42,15 +42,13 @@ def _send(task, *args, countdown=None):
 
 def published(deliveries):
     """Start on a publish's deliveries, given as (id, protocol): a drain for those into queues,
-    one task for the rest.
+    attempt tasks for the rest.
 
     Two tasks on two Celery queues (see CELERY_TASK_ROUTES), so webhooks never delay queues.
     """
     if any(protocol == "sqs" for _, protocol in deliveries):
         queue_deliveries()
-    others = [delivery_id for delivery_id, protocol in deliveries if protocol != "sqs"]
-    for start in range(0, len(others), ATTEMPT_BATCH):
-        attempt(others[start : start + ATTEMPT_BATCH])
+    attempt(delivery_id for delivery_id, protocol in deliveries if protocol != "sqs")
 
 
 def queue_deliveries():
@@ -60,10 +58,14 @@ def queue_deliveries():
 
 
 def attempt(delivery_ids, countdown=None):
-    """Attempt these HTTP(S)/email deliveries (now, or in `countdown` seconds) in one task."""
+    """Attempt these HTTP(S)/email deliveries (now, or in `countdown` seconds), in a task for
+    every ATTEMPT_BATCH of them."""
     from notifications import tasks  # noqa: PLC0415
 
-    _send(tasks.attempt_deliveries, list(delivery_ids), countdown=countdown)
+    delivery_ids = list(delivery_ids)
+    for start in range(0, len(delivery_ids), ATTEMPT_BATCH):
+        batch = delivery_ids[start : start + ATTEMPT_BATCH]
+        _send(tasks.attempt_deliveries, batch, countdown=countdown)
 
 
 def confirmation(subscription_id, retry=0, countdown=None):

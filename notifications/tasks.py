@@ -38,8 +38,7 @@ def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work(margin_ms)
     if queues_overdue:
         delivery.deliver_to_queues()
-    for start in range(0, len(delivery_ids), dispatch.ATTEMPT_BATCH):
-        dispatch.attempt(delivery_ids[start : start + dispatch.ATTEMPT_BATCH])
+    dispatch.attempt(delivery_ids)
     for subscription_id in subscription_ids:
         dispatch.confirmation(subscription_id)
     delivery.prune()
