@@ -3,11 +3,9 @@
 import json
 import multiprocessing
 import time
-import traceback
 
 from bench.client import make_client
-from bench.processes import as_worker
-from bench.sqs_latency import LONG_POLL_SECONDS, expect
+from bench.sqs_latency import expect, receive_rounds
 
 # Rounds before the counted ones: the first delivery also pays for connections and caches.
 WARMUP_ROUNDS = 3
@@ -27,7 +25,8 @@ def publish_to_queue(server, topic_arn, queue_url, rounds, time_cap):
     sns = make_client("sns", server)
     ours, theirs = _mp.Pipe()
     receiver = _mp.Process(
-        target=_receive, args=(server, queue_url, WARMUP_ROUNDS + rounds, theirs)
+        target=receive_rounds,
+        args=(server, queue_url, WARMUP_ROUNDS + rounds, theirs, _envelope_message),
     )
     receiver.start()
     latencies, publishes, deadline = [], [], time.monotonic() + time_cap
@@ -52,21 +51,5 @@ def publish_to_queue(server, topic_arn, queue_url, rounds, time_cap):
     return latencies, publishes
 
 
-def _receive(server, queue_url, rounds, conn):
-    as_worker()
-    try:
-        sqs = make_client("sqs", server)
-        sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)  # warm the client up
-        for _ in range(rounds):
-            conn.send(("waiting",))
-            reply = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=LONG_POLL_SECONDS
-            )
-            received_at = time.time()
-            messages = reply.get("Messages", ())
-            message = json.loads(messages[0]["Body"])["Message"] if messages else None
-            conn.send(("received", message, received_at))
-            if messages:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
-    except Exception:
-        conn.send(("error", traceback.format_exc()))
+def _envelope_message(body):
+    return json.loads(body)["Message"]

@@ -39,7 +39,7 @@ def wake_latencies(server, queue_url, rounds):
     """
     sqs = make_client("sqs", server)
     ours, theirs = _mp.Pipe()
-    receiver = _mp.Process(target=_receive, args=(server, queue_url, rounds, theirs))
+    receiver = _mp.Process(target=receive_rounds, args=(server, queue_url, rounds, theirs))
     receiver.start()
     samples = []
     try:
@@ -72,7 +72,9 @@ def expect(conn, kind):
     return message[1:]
 
 
-def _receive(server, queue_url, rounds, conn):
+def receive_rounds(server, queue_url, rounds, conn, message_of=lambda body: body):
+    """The receiver process: `rounds` times, say "waiting", long-poll one message, say
+    "received" with `message_of(body)` (None if nothing came) and the time it came, delete it."""
     as_worker()
     try:
         sqs = make_client("sqs", server)
@@ -84,7 +86,8 @@ def _receive(server, queue_url, rounds, conn):
             )
             received_at = time.time()
             messages = reply.get("Messages", ())
-            conn.send(("received", messages[0]["Body"] if messages else None, received_at))
+            message = message_of(messages[0]["Body"]) if messages else None
+            conn.send(("received", message, received_at))
             if messages:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
     except Exception:
