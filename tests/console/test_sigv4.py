@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import botocore.auth
+import httpx
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -507,3 +508,92 @@ def test_presigned_url_valid_for_more_than_a_week_is_refused(signer):
         dataclasses.replace(
             request, query=request.query.replace("X-Amz-Expires=300", "X-Amz-Expires=604801")
         ).verify()
+
+
+# Headers that must be signed, as AWS requires: Host, Content-Type and every x-amz-* header.
+
+
+def test_header_form_must_sign_the_operation_target(key_and_secret):
+    key, secret = key_and_secret
+    request = sign(key.access_key_id, secret, body=b"{}", headers=JSON)
+    unsigned = without_signed_header(request, "x-amz-target", key.access_key_id, secret)
+
+    with pytest.raises(
+        SignatureDoesNotMatch, match="'x-amz-target' must be a 'SignedHeader' in the AWS"
+    ):
+        unsigned.verify()
+
+
+def test_header_form_must_sign_content_type(key_and_secret):
+    key, secret = key_and_secret
+    request = sign(key.access_key_id, secret, body=b"Action=ListQueues", headers=FORM)
+    unsigned = without_signed_header(request, "content-type", key.access_key_id, secret)
+
+    with pytest.raises(
+        SignatureDoesNotMatch, match="'Content-Type' must be a 'SignedHeader' in the AWS"
+    ):
+        unsigned.verify()
+
+
+def test_presigned_url_must_sign_an_x_amz_header_it_is_sent_with(signer):
+    request = signer(method="GET", url=f"{ENDPOINT}/?Action=ListQueues", presign=True)
+
+    assert request.verify()[1] == "sqs"
+    with pytest.raises(SignatureDoesNotMatch, match="'x-amz-target' must be a 'SignedHeader'"):
+        request.with_headers(**{"x-amz-target": "AmazonSQS.PurgeQueue"}).verify()
+
+
+def test_presigned_url_need_not_sign_content_type(signer):
+    request = signer(method="GET", url=f"{ENDPOINT}/?Action=ListQueues", presign=True)
+
+    assert request.with_headers(**{"content-type": "text/plain"}).verify()[1] == "sqs"
+
+
+def without_signed_header(request, name, key_id, secret):
+    """`request` signed again the way a careless client would: `name` sent but not signed."""
+    headers = {key: value for key, value in request.headers.items() if key != name}
+    headers.pop("authorization")
+    headers.pop("x-amz-date")
+    resigned = sign(
+        key_id,
+        secret,
+        method=request.method,
+        url=ENDPOINT + request.path,
+        body=request.body,
+        headers={key: value for key, value in headers.items() if key != "host"},
+    )
+    assert name not in resigned.headers["authorization"]
+    return resigned.with_headers(**{name: request.headers[name]})
+
+
+def test_signed_list_queues_replayed_as_purge_queue_is_refused(roost_server, make_queue, sqs_json):
+    url = make_queue()
+    sqs_json.send_message(QueueUrl=url, MessageBody="keep me")
+    body = json.dumps({"QueueUrl": url}).encode()
+    # Signed without X-Amz-Target, as a client that signs only Host and X-Amz-Date would.
+    request = AWSRequest(
+        method="POST",
+        url=roost_server.url + "/",
+        data=body,
+        headers={"Content-Type": "application/x-amz-json-1.0"},
+    )
+    credentials = Credentials(roost_server.access_key_id, roost_server.secret)
+    SigV4Auth(credentials, "sqs", "us-east-1").add_auth(request)
+    headers = dict(request.headers.items())
+    assert "x-amz-target" not in headers["Authorization"]
+
+    with httpx.Client() as client:
+        for target in ("AmazonSQS.ListQueues", "AmazonSQS.PurgeQueue"):
+            response = client.post(
+                roost_server.url + "/",
+                content=body,
+                headers={**headers, "X-Amz-Target": target},
+            )
+            assert response.status_code == 403
+            assert response.json()["__type"].endswith("#SignatureDoesNotMatch")
+            assert "'x-amz-target' must be a 'SignedHeader'" in response.json()["message"]
+
+    depth = sqs_json.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert depth == "1"
