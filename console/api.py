@@ -2,8 +2,9 @@
 
 Every call needs credentials: an access key as `Authorization: Bearer <key id>:<secret>`, a
 request SigV4-signed with an access key (any service name in the scope), or a logged-in console
-session (with Django's CSRF check on unsafe methods). Errors leave as `{"code", "message"}` with
-the error's HTTP status, whatever raised them.
+session (with Django's CSRF check on unsafe methods, which change things and so are for operators
+only, as in the console). Errors leave as `{"code", "message"}` with the error's HTTP status,
+whatever raised them.
 """
 
 import logging
@@ -17,7 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
-from console import access_keys
+from console import access_keys, roles
 from console.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console.wire import sigv4
 from notifications.api import router as notifications_router
@@ -40,11 +41,20 @@ class InvalidRequest(ClientError):
     default_message = "The request is not valid."
 
 
+class Forbidden(ClientError):
+    code = "Forbidden"
+    status = 403
+    default_message = roles.REFUSED
+
+
 class NotFound(ClientError):
     code = "NotFound"
     status = 404
     default_message = "Not found."
 
+
+# Methods that change nothing (RFC 9110's safe methods, as Django's CSRF check counts them).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # SQS answers 400 for these; a REST client expects the HTTP meaning.
 REST_STATUS = {
@@ -92,21 +102,38 @@ class SigV4(AuthBase):
 
 
 class ConsoleSession(SessionAuth):
-    """A logged-in console user; unsafe methods must carry Django's CSRF token."""
+    """A logged-in console user; unsafe methods must carry Django's CSRF token.
+
+    Unsafe methods change things, so they are also refused (403) to users who are not operators,
+    unless `read_only_door` says the door changes nothing whatever the method.
+    """
+
+    def __init__(self, read_only_door=False):
+        super().__init__()
+        self.read_only_door = read_only_door
 
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None  # no CSRF verdict for requests that are not session-authenticated
-        return super().__call__(request)
+        user = super().__call__(request)
+        if (
+            user
+            and not self.read_only_door
+            and request.method not in SAFE_METHODS
+            and not roles.is_operator(user)
+        ):
+            raise Forbidden()
+        return user
 
 
 AUTH = [AccessKeyBearer(), SigV4(), ConsoleSession()]
+READ_ONLY_AUTH = [AccessKeyBearer(), SigV4(), ConsoleSession(read_only_door=True)]
 
 
 def authenticate(request):
-    """Run the API's authentication outside ninja: the key or user, or raise Unauthorized."""
-    for method in AUTH:
+    """Authenticate a read-only door outside ninja: the key or user, or raise Unauthorized."""
+    for method in READ_ONLY_AUTH:
         try:
             credential = method(request)
         except HttpError as error:  # the session's CSRF refusal

@@ -2,6 +2,8 @@
 
 An operator is a superuser or a user with the `console.operate` permission, which the
 "Operators" group (created by a migration) carries: add people to that group in the admin.
+`is_operator` is the one check every door asks before a change: the console's views and the
+REST API's session authentication alike.
 """
 
 from functools import wraps
@@ -9,6 +11,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 
+from console.models import AccessKey
 from console.views.responses import with_toast
 
 OPERATE_PERMISSION = "console.operate"
@@ -16,12 +19,18 @@ OPERATORS_GROUP = "Operators"
 REFUSED = "Only operators can change this; ask an administrator to add you to Operators."
 
 
-def is_operator(user):
-    """Whether this user may change things from the console (superusers always may)."""
+def is_operator(principal):
+    """Whether this principal (a user or an access key) may change things.
+
+    Superusers and holders of `console.operate` may; other users only read. An active access key
+    may: keys are made by operators for programs, and the wire protocols have no read-only role.
+    """
+    if isinstance(principal, AccessKey):
+        return principal.is_active
     return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.has_perm(OPERATE_PERMISSION))
+        getattr(principal, "is_authenticated", False)
+        and principal.is_active
+        and (principal.is_superuser or principal.has_perm(OPERATE_PERMISSION))
     )
 
 

@@ -186,7 +186,7 @@ def test_console_session_may_read():
 
 def test_console_session_must_send_csrf_token_to_change_things():
     client = JsonClient(enforce_csrf_checks=True)
-    client.force_login(get_user_model().objects.create_user("ada", password="x"))
+    client.force_login(get_user_model().objects.create_superuser("ada", password="x"))
 
     refused = client.post("/api/queues", {"name": "from-console"})
     client.cookies["csrftoken"] = "a" * 32
@@ -200,7 +200,7 @@ def test_console_session_must_send_csrf_token_to_change_things():
 
 def test_message_sent_by_console_user_names_the_user(queue):
     client = JsonClient()
-    client.force_login(get_user_model().objects.create_user("ada", password="x"))
+    client.force_login(get_user_model().objects.create_superuser("ada", password="x"))
 
     client.post("/api/queues/orders/messages", {"body": "from the console"})
 
