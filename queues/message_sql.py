@@ -158,6 +158,72 @@ def claim(*, fifo, queue_id, now, visible_at, retention_cutoff, limit, token):
     return rows
 
 
+ATTEMPTS_TABLE = "queues_receiveattempt"
+
+
+def find_receive_attempt(queue_id, attempt_id, now):
+    """(token, [message pks], visible_at, expires_at) of an unexpired FIFO receive attempt, or
+    None."""
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"SELECT token, message_ids, visible_at, expires_at FROM {ATTEMPTS_TABLE} "
+                "WHERE queue_id = %s AND attempt_id = %s AND expires_at > %s"
+            ),
+            [queue_id, attempt_id, now],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    token, message_ids, visible_at, expires_at = found
+    return token, [int(pk) for pk in message_ids.split(",")], visible_at, expires_at
+
+
+def reclaim(*, queue_id, pks, token, held_until, now, visible_at):
+    """Hand an attempt's messages out again with the same token, hidden until `visible_at`,
+    if every one is still held by that receive exactly as it left them; return their rows, or
+    None (and change nothing) if any was deleted, received again or had its visibility changed.
+
+    Runs inside the FIFO claim's transaction, after lock_fifo_queue: nothing moves in between.
+    """
+    placeholders = ", ".join(["%s"] * len(pks))
+    match = (
+        f"WHERE id IN ({placeholders}) AND +queue_id = %s AND receive_token = %s "
+        "AND visible_at = %s AND visible_at > %s"
+    )
+    params = [*pks, queue_id, token, held_until, now]
+    with _cursor() as cursor:
+        cursor.execute(_sql(f"SELECT COUNT(*) FROM {TABLE} {match}"), params)
+        if cursor.fetchone()[0] != len(pks):
+            return None
+        cursor.execute(
+            _sql(f"UPDATE {TABLE} SET visible_at = %s {match} RETURNING {MESSAGE_COLUMNS}"),
+            [visible_at, *params],
+        )
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def save_receive_attempt(*, queue_id, attempt_id, token, pks, visible_at, now, expires_at):
+    """Record (or replace) what a FIFO receive attempt claimed; drop the queue's expired ones."""
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(f"DELETE FROM {ATTEMPTS_TABLE} WHERE queue_id = %s AND expires_at <= %s"),
+            [queue_id, now],
+        )
+        cursor.execute(
+            _sql(
+                f"INSERT INTO {ATTEMPTS_TABLE} (queue_id, attempt_id, token, message_ids, "
+                "visible_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (queue_id, attempt_id) DO UPDATE SET token = excluded.token, "
+                "message_ids = excluded.message_ids, visible_at = excluded.visible_at, "
+                "expires_at = excluded.expires_at"
+            ),
+            [queue_id, attempt_id, token, ",".join(map(str, pks)), visible_at, expires_at],
+        )
+
+
 def delete_received(queue_id, receipts):
     """Delete messages by (pk, receive token) pairs in one statement; return the count deleted."""
     if not receipts:

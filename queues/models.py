@@ -146,6 +146,46 @@ class DeduplicationRecord(models.Model):
         return self.message_id
 
 
+class DeletedQueueName(models.Model):
+    """A queue name deleted recently: SQS refuses to create it again for 60 seconds.
+
+    In the database, not in memory, so every web process refuses the same names.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    deleted_at = models.BigIntegerField()
+
+    def __str__(self):
+        return self.name
+
+
+class ReceiveAttempt(models.Model):
+    """A FIFO ReceiveMessage made with a ReceiveRequestAttemptId, for five minutes after it.
+
+    A retry with the same id gets the same messages and receipt handles while they are still
+    held by this receive; queues.message_sql reads and writes these rows inside the claim's
+    transaction, so any process sees them.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    attempt_id = models.CharField(max_length=128)
+    # The receive's token (the receipt handles' second half) and the messages it claimed.
+    token = models.BigIntegerField()
+    message_ids = models.TextField()
+    # When those messages become visible again, as this receive set it: a ChangeMessageVisibility
+    # since then means they were modified, and a retry receives afresh.
+    visible_at = models.BigIntegerField()
+    expires_at = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "attempt_id"], name="receive_attempt_unique"),
+        ]
+
+    def __str__(self):
+        return self.attempt_id
+
+
 class MessageMoveTask(models.Model):
     class Status(models.TextChoices):
         RUNNING = "RUNNING"

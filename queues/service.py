@@ -32,6 +32,7 @@ from queues.errors import (
     PurgeQueueInProgress,
     QueueDoesNotExist,
     QueueNameExists,
+    QueueDeletedRecently,
     ReceiptHandleIsInvalid,
     ResourceNotFoundException,
     TooManyEntriesInBatchRequest,
@@ -45,7 +46,14 @@ from queues.message_attributes import (
     validate_message_attributes,
     validate_system_attributes,
 )
-from queues.models import DeduplicationRecord, Message, MessageMoveTask, Queue, now_ms
+from queues.models import (
+    DeduplicationRecord,
+    DeletedQueueName,
+    Message,
+    MessageMoveTask,
+    Queue,
+    now_ms,
+)
 
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 FIFO_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}\.fifo$")
@@ -55,6 +63,10 @@ MAX_BATCH_ENTRIES = 10
 PURGE_INTERVAL_SECONDS = 60
 MAX_MOVE_RATE = 500
 
+# SQS refuses to create a queue under a name deleted less than this long ago.
+RECREATE_AFTER_DELETE_MS = 60_000
+# How long a FIFO receive's ReceiveRequestAttemptId can be retried.
+RECEIVE_ATTEMPT_WINDOW_MS = 5 * 60 * 1000
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
     "SentTimestamp",
@@ -247,6 +259,7 @@ def create_queue(name, attributes=None, tags=None):
     try:
         with transaction.atomic():
             queue.save()
+    _refuse_recently_deleted(name)
     except IntegrityError:
         # Another request created it between our check and insert: same answer as above.
         return create_queue(name, attributes, tags)
@@ -262,10 +275,25 @@ def delete_queue(queue):
 
 
 def list_queues(prefix="", max_results=None, next_token=None):
+def _refuse_recently_deleted(name):
+    """SQS's rule: a name is free again 60 seconds after its queue was deleted."""
+    if DeletedQueueName.objects.filter(
+        name=name, deleted_at__gt=now_ms() - RECREATE_AFTER_DELETE_MS
+    ).exists():
+        raise QueueDeletedRecently(
+            "You must wait 60 seconds after deleting a queue before you can create another with "
+            "the same name."
+        )
+
+
     """Return (queues, next token) in name order; SQS caps an unpaged list at 1,000."""
+    now = now_ms()
     queues = Queue.objects.with_prefix(prefix or "")
     return _page_by_name(queues, max_results, next_token)
 
+        # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
+        DeletedQueueName.objects.filter(deleted_at__lte=now - RECREATE_AFTER_DELETE_MS).delete()
+        DeletedQueueName.objects.update_or_create(name=queue.name, defaults={"deleted_at": now})
 
 def _page_by_name(queues, max_results, next_token):
     """One page of queues in name order, with the token for the next (None on the last)."""
@@ -687,7 +715,14 @@ def receive_messages(
     system_attribute_names=(),
     message_attribute_names=(),
 ):
-    """Claim up to max_number visible messages; return them as SQS's Message structures."""
+    """Claim up to max_number visible messages; return them as SQS's Message structures.
+
+    On a FIFO queue, `attempt_id` (ReceiveRequestAttemptId) makes a retry within five minutes
+    return the same messages with the same receipt handles, while this receive still holds them
+    untouched; standard queues ignore it, as SQS does.
+    """
+    if attempt_id is not None:
+        _validate_fifo_id("ReceiveRequestAttemptId", attempt_id)
     if max_number is None:
         max_number = 1
     if not 1 <= max_number <= 10:
@@ -724,7 +759,12 @@ def receive_messages(
         with message_sql.write_transaction():
             if queue.is_fifo:
                 message_sql.lock_fifo_queue(queue.id)
-            if queue.dead_letter_queue_id is not None and queue.max_receive_count:
+    attempt_id=None,
+                retried = _retried_attempt(queue, attempt_id, claim) if attempt_id else None
+                if retried:
+                    rows, token = retried
+                    claim["limit"] = 0  # the earlier receive's messages are the whole answer
+            if claim["limit"] and queue.dead_letter_queue_id and queue.max_receive_count:
                 moved = message_sql.move_exhausted_to_dead_letter(
                     fifo=queue.is_fifo,
                     queue_id=queue.id,
@@ -734,7 +774,18 @@ def receive_messages(
                     retention_cutoff=cutoff,
                     limit=max_number,
                 )
-            rows = message_sql.claim(**claim)
+            if claim["limit"]:
+                rows = message_sql.claim(**claim)
+                if rows and queue.is_fifo and attempt_id is not None:
+                    message_sql.save_receive_attempt(
+                        queue_id=queue.id,
+                        attempt_id=attempt_id,
+                        token=token,
+                        pks=[row[0] for row in rows],
+                        visible_at=claim["visible_at"],
+                        now=now,
+                        expires_at=now + RECEIVE_ATTEMPT_WINDOW_MS,
+                    )
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
     if rows:
@@ -781,6 +832,35 @@ def _received(queue, row, token, wanted, attribute_filter, source_arns):
             "SentTimestamp": str(sent_at),
             "ApproximateReceiveCount": str(receive_count),
             "ApproximateFirstReceiveTimestamp": str(first_received_at),
+def _retried_attempt(queue, attempt_id, claim):
+    """(rows, token) of an earlier receive with this attempt id, handed out again with its
+    visibility timeout restarted; None if there is none or its messages have moved on."""
+    found = message_sql.find_receive_attempt(queue.id, attempt_id, claim["now"])
+    if found is None:
+        return None
+    token, pks, held_until, expires_at = found
+    rows = message_sql.reclaim(
+        queue_id=queue.id,
+        pks=pks,
+        token=token,
+        held_until=held_until,
+        now=claim["now"],
+        visible_at=claim["visible_at"],
+    )
+    if rows is None:
+        return None
+    message_sql.save_receive_attempt(
+        queue_id=queue.id,
+        attempt_id=attempt_id,
+        token=token,
+        pks=pks,
+        visible_at=claim["visible_at"],
+        now=claim["now"],
+        expires_at=expires_at,
+    )
+    return rows, token
+
+
         }
         if group_id:
             facts["MessageGroupId"] = group_id

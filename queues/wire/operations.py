@@ -220,6 +220,7 @@ def receive_message(params, request):
         "system_attribute_names": _list(params, "AttributeNames")
         + _list(params, "MessageSystemAttributeNames"),
         "message_attribute_names": _list(params, "MessageAttributeNames"),
+        "attempt_id": _string(params, "ReceiveRequestAttemptId"),
     }
 
     def attempt():

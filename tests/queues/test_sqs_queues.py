@@ -302,17 +302,6 @@ def test_deleted_queue_is_gone_from_every_operation(sqs, make_queue, queue_name)
         sqs.receive_message(QueueUrl=url)
 
 
-def test_queue_created_again_after_delete_starts_empty(sqs, make_queue, queue_name, depth):
-    url = make_queue(client=sqs)
-    sqs.send_message(QueueUrl=url, MessageBody="old")
-    sqs.delete_queue(QueueUrl=url)
-
-    again = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-
-    assert again == url
-    assert depth(again) == (0, 0, 0)
-
-
 def test_add_permission_is_refused_as_unsupported(sqs, make_queue):
     url = make_queue(client=sqs)
 
