@@ -30,9 +30,9 @@ from queues.errors import (
     InvalidParameterValue,
     MissingParameter,
     PurgeQueueInProgress,
+    QueueDeletedRecently,
     QueueDoesNotExist,
     QueueNameExists,
-    QueueDeletedRecently,
     ReceiptHandleIsInvalid,
     ResourceNotFoundException,
     TooManyEntriesInBatchRequest,
@@ -61,12 +61,12 @@ BATCH_ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000
 MAX_BATCH_ENTRIES = 10
 PURGE_INTERVAL_SECONDS = 60
-MAX_MOVE_RATE = 500
-
 # SQS refuses to create a queue under a name deleted less than this long ago.
 RECREATE_AFTER_DELETE_MS = 60_000
 # How long a FIFO receive's ReceiveRequestAttemptId can be retried.
 RECEIVE_ATTEMPT_WINDOW_MS = 5 * 60 * 1000
+MAX_MOVE_RATE = 500
+
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
     "SentTimestamp",
@@ -254,27 +254,18 @@ def create_queue(name, attributes=None, tags=None):
                 )
         return existing
 
+    _refuse_recently_deleted(name)
     queue = Queue(name=name, tags=tags, **values)
     _apply_redrive_policy(queue, values)
     try:
         with transaction.atomic():
             queue.save()
-    _refuse_recently_deleted(name)
     except IntegrityError:
         # Another request created it between our check and insert: same answer as above.
         return create_queue(name, attributes, tags)
     return queue
 
 
-def delete_queue(queue):
-    with transaction.atomic():
-        message_sql.delete_all(queue.id)
-        Queue.objects.filter(pk=queue.pk).delete()
-    queue_cache.forget(queue.name)
-    notifier.signal(queue.id)
-
-
-def list_queues(prefix="", max_results=None, next_token=None):
 def _refuse_recently_deleted(name):
     """SQS's rule: a name is free again 60 seconds after its queue was deleted."""
     if DeletedQueueName.objects.filter(
@@ -286,14 +277,23 @@ def _refuse_recently_deleted(name):
         )
 
 
-    """Return (queues, next token) in name order; SQS caps an unpaged list at 1,000."""
+def delete_queue(queue):
     now = now_ms()
-    queues = Queue.objects.with_prefix(prefix or "")
-    return _page_by_name(queues, max_results, next_token)
-
+    with transaction.atomic():
+        message_sql.delete_all(queue.id)
+        Queue.objects.filter(pk=queue.pk).delete()
         # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
         DeletedQueueName.objects.filter(deleted_at__lte=now - RECREATE_AFTER_DELETE_MS).delete()
         DeletedQueueName.objects.update_or_create(name=queue.name, defaults={"deleted_at": now})
+    queue_cache.forget(queue.name)
+    notifier.signal(queue.id)
+
+
+def list_queues(prefix="", max_results=None, next_token=None):
+    """Return (queues, next token) in name order; SQS caps an unpaged list at 1,000."""
+    queues = Queue.objects.with_prefix(prefix or "")
+    return _page_by_name(queues, max_results, next_token)
+
 
 def _page_by_name(queues, max_results, next_token):
     """One page of queues in name order, with the token for the next (None on the last)."""
@@ -714,6 +714,7 @@ def receive_messages(
     visibility_timeout=None,
     system_attribute_names=(),
     message_attribute_names=(),
+    attempt_id=None,
 ):
     """Claim up to max_number visible messages; return them as SQS's Message structures.
 
@@ -759,7 +760,6 @@ def receive_messages(
         with message_sql.write_transaction():
             if queue.is_fifo:
                 message_sql.lock_fifo_queue(queue.id)
-    attempt_id=None,
                 retried = _retried_attempt(queue, attempt_id, claim) if attempt_id else None
                 if retried:
                     rows, token = retried
@@ -792,6 +792,35 @@ def receive_messages(
         activity.count(queue.id, received=len(rows))
     source_arns = _dead_letter_source_arns(rows) if "DeadLetterQueueSourceArn" in wanted else {}
     return [_received(queue, row, token, wanted, attribute_filter, source_arns) for row in rows]
+
+
+def _retried_attempt(queue, attempt_id, claim):
+    """(rows, token) of an earlier receive with this attempt id, handed out again with its
+    visibility timeout restarted; None if there is none or its messages have moved on."""
+    found = message_sql.find_receive_attempt(queue.id, attempt_id, claim["now"])
+    if found is None:
+        return None
+    token, pks, held_until, expires_at = found
+    rows = message_sql.reclaim(
+        queue_id=queue.id,
+        pks=pks,
+        token=token,
+        held_until=held_until,
+        now=claim["now"],
+        visible_at=claim["visible_at"],
+    )
+    if rows is None:
+        return None
+    message_sql.save_receive_attempt(
+        queue_id=queue.id,
+        attempt_id=attempt_id,
+        token=token,
+        pks=pks,
+        visible_at=claim["visible_at"],
+        now=claim["now"],
+        expires_at=expires_at,
+    )
+    return rows, token
 
 
 def _dead_letter_source_arns(rows):
@@ -832,35 +861,6 @@ def _received(queue, row, token, wanted, attribute_filter, source_arns):
             "SentTimestamp": str(sent_at),
             "ApproximateReceiveCount": str(receive_count),
             "ApproximateFirstReceiveTimestamp": str(first_received_at),
-def _retried_attempt(queue, attempt_id, claim):
-    """(rows, token) of an earlier receive with this attempt id, handed out again with its
-    visibility timeout restarted; None if there is none or its messages have moved on."""
-    found = message_sql.find_receive_attempt(queue.id, attempt_id, claim["now"])
-    if found is None:
-        return None
-    token, pks, held_until, expires_at = found
-    rows = message_sql.reclaim(
-        queue_id=queue.id,
-        pks=pks,
-        token=token,
-        held_until=held_until,
-        now=claim["now"],
-        visible_at=claim["visible_at"],
-    )
-    if rows is None:
-        return None
-    message_sql.save_receive_attempt(
-        queue_id=queue.id,
-        attempt_id=attempt_id,
-        token=token,
-        pks=pks,
-        visible_at=claim["visible_at"],
-        now=claim["now"],
-        expires_at=expires_at,
-    )
-    return rows, token
-
-
         }
         if group_id:
             facts["MessageGroupId"] = group_id
