@@ -8,6 +8,7 @@ whatever raised them.
 """
 
 import logging
+import math
 from http import HTTPStatus
 from urllib.parse import quote
 
@@ -18,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
-from console import access_keys, roles
+from console import access_keys, rate_limit, roles
 from console.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console.wire import sigv4
 from notifications.api import router as notifications_router
@@ -53,6 +54,16 @@ class NotFound(ClientError):
     default_message = "Not found."
 
 
+class TooManyRequests(ClientError):
+    code = "TooManyRequests"
+    status = 429
+    default_message = "Rate exceeded: this access key is making more requests than allowed."
+
+    def __init__(self, message=None, retry_after=1.0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 # Methods that change nothing (RFC 9110's safe methods, as Django's CSRF check counts them).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -78,7 +89,7 @@ class AccessKeyBearer(HttpBearer):
         if key is None:
             # Wrong credentials are refused outright, never passed on to the session check.
             raise Unauthorized("The access key id or secret in the bearer token is not valid.")
-        return key
+        return _within_rate(key)
 
 
 class SigV4(AuthBase):
@@ -98,7 +109,15 @@ class SigV4(AuthBase):
         key, _service = sigv4.verify_request(
             request.method, raw_path(request), query_string, headers, request.body
         )
-        return key
+        return _within_rate(key)
+
+
+def _within_rate(key):
+    """The access key, unless it is over its request rate (ROOST_RATE_LIMIT_PER_KEY)."""
+    wait = rate_limit.retry_after(key.access_key_id)
+    if wait:
+        raise TooManyRequests(retry_after=wait)
+    return key
 
 
 class ConsoleSession(SessionAuth):
@@ -217,6 +236,8 @@ def _error_response(request, exc):
     response = api.create_response(request, body, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="roost"'
+    if isinstance(error, TooManyRequests):
+        response["Retry-After"] = str(math.ceil(error.retry_after))
     return response
 
 

@@ -35,6 +35,14 @@ ROOST_MAX_MESSAGE_SIZE = env_int("ROOST_MAX_MESSAGE_SIZE", 1_048_576, 1024, 1_04
 ROOST_PUBLIC_URL = env_str("ROOST_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 # SigV4 requests older or newer than this many seconds are refused, as AWS does.
 ROOST_SIGNATURE_MAX_SKEW = env_int("ROOST_SIGNATURE_MAX_SKEW", 900, 0)
+# Requests per second each access key may make (AWS endpoint and REST API), in bursts of up to
+# ROOST_RATE_LIMIT_BURST; 0 turns the limit off. Counted per web process (console/rate_limit.py).
+ROOST_RATE_LIMIT_PER_KEY = env_int("ROOST_RATE_LIMIT_PER_KEY", 0, 0)
+ROOST_RATE_LIMIT_BURST = env_int("ROOST_RATE_LIMIT_BURST", max(ROOST_RATE_LIMIT_PER_KEY, 1), 1)
+# How many queues and topics the installation may hold; 0 means no cap. SQS sets no quota on
+# queues; SNS allows 100,000 standard topics per account.
+ROOST_MAX_QUEUES = env_int("ROOST_MAX_QUEUES", 0, 0)
+ROOST_MAX_TOPICS = env_int("ROOST_MAX_TOPICS", 100_000, 0)
 
 INSTALLED_APPS = [
     "daphne",

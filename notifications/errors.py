@@ -75,3 +75,18 @@ class InvalidBatchEntryId(ClientError):
 class BatchRequestTooLong(ClientError):
     code = "BatchRequestTooLong"
     default_message = "The length of all the messages put together is more than the limit."
+
+
+class TopicLimitExceeded(ClientError):
+    code = "TopicLimitExceeded"
+    status = 403
+    default_message = "Topic limit exceeded"
+
+
+class Throttling(ClientError):
+    """AWS's common throttling error for query APIs, which SNS answers when a caller exceeds its
+    request rate: botocore retries it as throttling in both its legacy and standard modes (the
+    modelled ThrottledException, code Throttled with 429, is not in the standard mode's list)."""
+
+    code = "Throttling"
+    default_message = "Rate exceeded"

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from console import caps
 from console.errors import RoostError
 from notifications import delivery_policy, delivery_sql, dispatch
 from notifications.errors import (
@@ -34,6 +35,7 @@ from notifications.errors import (
     ResourceNotFound,
     TagLimitExceeded,
     TooManyEntriesInBatchRequest,
+    TopicLimitExceeded,
 )
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, SCOPES, parse_filter_policy
 from notifications.models import PublishedMessage, Subscription, Topic
@@ -311,7 +313,8 @@ def create_topic(name, attributes=None, tags=None):
                 "Invalid parameter: Tags Reason: Topic already exists with different tags"
             )
         return existing
-    topic.save()
+    with transaction.atomic():
+        caps.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
     topic_cache.forget(name)
     return topic
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from console import caps
 from console.errors import RoostError
 from queues import activity, cross_process, message_sql, notifier, queue_attributes, receipts
 from queues.errors import (
@@ -29,6 +30,7 @@ from queues.errors import (
     InvalidBatchEntryId,
     InvalidParameterValue,
     MissingParameter,
+    OverLimit,
     PurgeQueueInProgress,
     QueueDeletedRecently,
     QueueDoesNotExist,
@@ -259,7 +261,11 @@ def create_queue(name, attributes=None, tags=None):
     _apply_redrive_policy(queue, values)
     try:
         with transaction.atomic():
-            queue.save()
+            caps.insert_within_cap(
+                queue,
+                settings.ROOST_MAX_QUEUES,
+                OverLimit(f"You have reached the limit of {settings.ROOST_MAX_QUEUES} queues."),
+            )
     except IntegrityError:
         # Another request created it between our check and insert: same answer as above.
         return create_queue(name, attributes, tags)

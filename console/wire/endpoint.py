@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote
 
 from django.db import DatabaseError, connection
 
-from console import database_thread
+from console import database_thread, rate_limit
 from console.errors import (
     InternalFailure,
     RequestEntityTooLarge,
@@ -24,8 +24,10 @@ from console.errors import (
 )
 from console.wire import sigv4
 from console.wire.responses import Pending
+from notifications.errors import Throttling
 from notifications.wire import sns_query
 from queues import long_poll
+from queues.errors import RequestThrottled
 from queues.wire import sqs_json, sqs_query
 
 logger = logging.getLogger("roost.wire")
@@ -146,6 +148,8 @@ def handle(request):
         )
         if request.adapter is sqs_query:
             request.adapter = _query_adapter(request, request.service)
+        if rate_limit.retry_after(request.access_key.access_key_id):
+            raise Throttling() if request.adapter is sns_query else RequestThrottled("Rate exceeded")
         return request.adapter.handle(request)
 
     return _answer(request, authenticate_and_run)
