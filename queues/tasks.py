@@ -1,11 +1,15 @@
 """Background work for queues: redrive (message move) tasks and retention sweeps."""
 
+import logging
 import time
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from queues import activity, service
 from queues.models import Queue
+
+logger = logging.getLogger("roost.move_tasks")
 
 # A task run hands over to a fresh one after this long, so no worker is held for hours and a
 # deploy can stop workers between batches without losing the task (it resumes from the rows).
@@ -20,9 +24,23 @@ def run_message_move_task(task_id):
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def resume_message_move_tasks():
-    for task_id in service.stalled_move_task_ids():
+def resume_message_move_tasks(stale_after_ms=60_000):
+    for task_id in service.stalled_move_task_ids(stale_after_ms):
         run_message_move_task.delay(task_id)
+
+
+@worker_ready.connect
+def _resume_move_tasks_on_start(sender=None, **kwargs):
+    """A worker that starts (after a crash, a deploy) resumes every unfinished move task at once.
+
+    Not only the stalled ones: a task whose worker was killed a moment ago still looks alive, and
+    its Celery message died with that worker. Running a task twice side by side is harmless: each
+    batch moves only rows still in the source queue.
+    """
+    try:
+        resume_message_move_tasks.apply_async((0,), retry=False)
+    except Exception as error:  # the broker is down: beat's resume sweep runs once it is back
+        logger.warning("could not queue the move-task resume on start (%s)", error)
 
 
 @shared_task(acks_late=True, ignore_result=True)
