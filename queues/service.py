@@ -387,17 +387,42 @@ def get_queue_attributes(queue, names=None):
     return result
 
 
+def _locked_queue(queue):
+    """The queue's row, fresh and locked until the transaction ends, or QueueDoesNotExist.
+
+    Every read-modify-write of a queue row takes this lock (on SQLite, the immediate transaction's
+    write lock does the same), so a concurrent tag, purge or attribute change is never undone.
+    """
+    locked = Queue.objects.select_for_update().filter(pk=queue.pk).first()
+    if locked is None:
+        # Deleted by another request since this process cached it.
+        queue_cache.forget(queue.name)
+        raise QueueDoesNotExist()
+    return locked
+
+
 def set_queue_attributes(queue, attributes):
     if not attributes:
         raise MissingParameter("The request must contain the parameter Attribute.Name.")
-    queue = Queue.objects.get(pk=queue.pk)
-    values = queue_attributes.parse(attributes, fifo=queue.is_fifo, creating=False)
-    if "redrive_allow_policy" in values:
-        queue_attributes.parse_redrive_allow_policy(values["redrive_allow_policy"])
-    for field_name, value in values.items():
-        setattr(queue, field_name, value)
-    _apply_redrive_policy(queue, values)
-    queue.save()
+    try:
+        with transaction.atomic():
+            queue = _locked_queue(queue)
+            values = queue_attributes.parse(attributes, fifo=queue.is_fifo, creating=False)
+            if "redrive_allow_policy" in values:
+                queue_attributes.parse_redrive_allow_policy(values["redrive_allow_policy"])
+            for field_name, value in values.items():
+                setattr(queue, field_name, value)
+            _apply_redrive_policy(queue, values)
+            changed = {*values, "modified_at"}
+            if "redrive_policy" in values:
+                changed |= {"dead_letter_queue", "max_receive_count"}
+            queue.save(update_fields=sorted(changed))
+    except IntegrityError:
+        # The dead-letter queue was deleted after it was read (PostgreSQL checks the foreign key
+        # at commit): asked again, it is missing and the answer says so.
+        if "RedrivePolicy" not in attributes:
+            raise
+        return set_queue_attributes(queue, attributes)
     queue_cache.forget(queue.name)
     return queue
 
@@ -421,7 +446,7 @@ def tag_queue(queue, tags):
     if not tags:
         raise MissingParameter("The request must contain the parameter Tags.")
     with transaction.atomic():
-        queue = Queue.objects.select_for_update().get(pk=queue.pk)
+        queue = _locked_queue(queue)
         merged = {**queue.tags, **tags}
         _validate_tags(merged)
         queue.tags = merged
@@ -433,14 +458,18 @@ def untag_queue(queue, keys):
     if not keys:
         raise MissingParameter("The request must contain the parameter TagKeys.")
     with transaction.atomic():
-        queue = Queue.objects.select_for_update().get(pk=queue.pk)
+        queue = _locked_queue(queue)
         queue.tags = {key: value for key, value in queue.tags.items() if key not in set(keys)}
         queue.save(update_fields=["tags", "modified_at"])
     queue_cache.forget(queue.name)
 
 
 def list_queue_tags(queue):
-    return dict(Queue.objects.get(pk=queue.pk).tags)
+    tags = Queue.objects.filter(pk=queue.pk).values_list("tags", flat=True).first()
+    if tags is None:
+        queue_cache.forget(queue.name)
+        raise QueueDoesNotExist()
+    return dict(tags)
 
 
 def list_dead_letter_source_queues(queue, max_results=None, next_token=None):
@@ -453,7 +482,7 @@ def purge_queue(queue):
     """Delete every message in the queue; SQS allows one purge per queue a minute."""
     now = timezone.now()
     with transaction.atomic():
-        locked = Queue.objects.select_for_update().get(pk=queue.pk)
+        locked = _locked_queue(queue)
         if locked.purged_at and (now - locked.purged_at).total_seconds() < PURGE_INTERVAL_SECONDS:
             raise PurgeQueueInProgress(
                 f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds."

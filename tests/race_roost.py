@@ -1,0 +1,230 @@
+"""A Roost of the race tests' own: several server processes on one database, and threads to race.
+
+One server process runs all its database work on one thread, so two requests race for a row only
+when two processes answer them, as under any deployment of several web processes. A RaceRoost
+starts SERVERS processes on one database: PostgreSQL (a database of its own on the server that
+DATABASE_URL names, else on 127.0.0.1:5432) or SQLite (a file of its own). Its broker is a SQLite
+file of its own too, so no shared worker ever runs its tasks against the wrong database.
+"""
+
+import os
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import dj_database_url
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import (
+    BASE_DIR,
+    TEST_ACCESS_KEY_ID,
+    TEST_REGION,
+    TEST_SECRET,
+    TEST_SECRET_KEY,
+    _free_port,
+    _manage,
+    _PostgresDatabase,
+    _server_command,
+    _stop,
+    _wait_for_port,
+)
+
+SERVERS = 4
+THREADS = 16
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_url():
+    """The PostgreSQL server to race on: the run's own when it uses one, else the local one."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url and "postgresql" in dj_database_url.parse(url)["ENGINE"]:
+        return url
+    return DEFAULT_POSTGRES
+
+
+def postgres_reachable(url):
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 1).close()
+    except OSError:
+        return False
+    return True
+
+
+class RaceRoost:
+    """SERVERS server processes on one fresh database; `close()` stops them and drops it."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"roost-races-{backend}-")
+        self.data_dir = Path(self._tmp.name)
+        self.urls, self._processes, self._clients = [], [], {}
+        self._postgres = None
+
+    def open(self):
+        env = {
+            **os.environ,
+            "ROOST_DATA_DIR": str(self.data_dir),
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "PYTHONUNBUFFERED": "1",
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}",
+        }
+        if self.backend == "postgresql":
+            self._postgres = _PostgresDatabase(postgres_url(), suffix="_races")
+            self._postgres.create()
+            env["DATABASE_URL"] = self._postgres.url
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{self.data_dir / 'roost.sqlite3'}"
+        ports = [_free_port() for _ in range(SERVERS)]
+        env["ROOST_PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
+        self.env = env
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
+        # All start at once; each is then waited for.
+        for port in ports:
+            log_path = self.data_dir / f"server-{port}.log"
+            with open(log_path, "wb") as log:
+                process = subprocess.Popen(
+                    _server_command(port),
+                    cwd=BASE_DIR,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            self._processes.append((process, port, log_path))
+        for process, port, log_path in self._processes:
+            _wait_for_port(process, port, log_path, "A race server")
+            self.urls.append(f"http://127.0.0.1:{port}")
+        return self
+
+    def clients(self, service):
+        """THREADS boto3 clients of this service, spread over the server processes in turn."""
+        if service not in self._clients:
+            session = boto3.Session()
+            self._clients[service] = [
+                session.client(
+                    service,
+                    endpoint_url=self.urls[index % len(self.urls)],
+                    region_name=TEST_REGION,
+                    aws_access_key_id=TEST_ACCESS_KEY_ID,
+                    aws_secret_access_key=TEST_SECRET,
+                    # No retries: a server error must fail the test at once.
+                    config=Config(retries={"total_max_attempts": 1}, max_pool_connections=2),
+                )
+                for index in range(THREADS)
+            ]
+        return self._clients[service]
+
+    def query(self, sql, params=()):
+        """Rows of a read-only SQL statement on this roost's database (%s placeholders)."""
+        if self.backend == "postgresql":
+            import psycopg
+
+            with psycopg.connect(self._postgres.url) as connection:
+                return connection.execute(sql, params).fetchall()
+        path = self.data_dir / "roost.sqlite3"
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            return connection.execute(sql.replace("%s", "?"), params).fetchall()
+
+    def logs(self):
+        return "\n".join(
+            f"--- {log_path.name}\n{log_path.read_text(errors='replace')[-5000:]}"
+            for _process, _port, log_path in self._processes
+        )
+
+    def close(self):
+        for clients in self._clients.values():
+            for client in clients:
+                client.close()
+        for process, _port, _log_path in self._processes:
+            _stop(process)
+        if self._postgres is not None:
+            self._postgres.drop()
+        self._tmp.cleanup()
+
+
+def open_race_roost(backend):
+    """Start a RaceRoost on this backend, or skip when PostgreSQL is out of reach."""
+    if backend == "postgresql" and not postgres_reachable(postgres_url()):
+        pytest.skip(f"RACE TESTS NOT RUN ON POSTGRESQL: nothing listens at {postgres_url()}")
+    roost = RaceRoost(backend)
+    try:
+        return roost.open()
+    except BaseException:
+        roost.close()
+        raise
+
+
+def race(calls, timeout=120):
+    """Run every call in a thread of its own, all released at once; return what each returned.
+
+    A ClientError is returned (not raised) as what that call answered; any other exception fails.
+    """
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            outcomes[index] = call()
+        except ClientError as error:
+            outcomes[index] = error
+        except BaseException as error:  # noqa: BLE001 (reported below, with the call's index)
+            outcomes[index] = error
+
+    threads = [
+        threading.Thread(target=run, args=(index, call), daemon=True)
+        for index, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), "a racing call did not finish"
+    unexpected = [
+        outcome
+        for outcome in outcomes
+        if isinstance(outcome, BaseException) and not isinstance(outcome, ClientError)
+    ]
+    assert not unexpected, unexpected
+    return outcomes
+
+
+def server_errors(outcomes):
+    """The outcomes that were 5xx answers: a race must never produce one."""
+    return [
+        (outcome.response["Error"]["Code"], outcome.response["ResponseMetadata"]["HTTPStatusCode"])
+        for outcome in outcomes
+        if isinstance(outcome, ClientError)
+        and outcome.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
+    ]
+
+
+def error_code(outcome):
+    """The error code a refused call got, or None for a call that succeeded."""
+    return outcome.response["Error"]["Code"] if isinstance(outcome, ClientError) else None
+
+
+_shared = {}
+
+
+def shared_race_roost(backend, config):
+    """The session's RaceRoost on this backend, started on first use and closed at session end.
+
+    The queue and topic race tests share it, so each backend's servers start once per run.
+    """
+    if backend not in _shared:
+        roost = open_race_roost(backend)
+        _shared[backend] = roost
+        config.add_cleanup(roost.close)
+    return _shared[backend]
