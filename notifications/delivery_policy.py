@@ -15,6 +15,7 @@ SNS adds jitter to retries; the delays here are the policy's targets, before any
 import json
 from dataclasses import dataclass
 
+from console.wire import json_input
 from notifications.errors import InvalidParameter
 
 MAX_DELAY_TARGET = 3600
@@ -192,7 +193,7 @@ def _load(text):
     if not text or not text.strip():
         return {}
     try:
-        document = json.loads(text)
+        document = json_input.loads(text)
     except ValueError:
         raise _PolicyError("failed to parse JSON.") from None
     if not isinstance(document, dict):

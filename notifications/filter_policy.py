@@ -17,6 +17,7 @@ import json
 import math
 from functools import lru_cache
 
+from console.wire import json_input
 from notifications.errors import InvalidParameter
 
 MESSAGE_ATTRIBUTES = "MessageAttributes"
@@ -135,8 +136,10 @@ def _compile(text, scope):
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise _invalid("Filter policy is too long")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        document = json_input.loads(text, parse_constant=_reject_constant)
+    except json_input.TooDeep:
+        raise _invalid("Filter policy is too complex") from None
+    except ValueError:
         raise _invalid("failed to parse JSON.") from None
     if not isinstance(document, dict):
         raise _invalid("Filter is not an object")

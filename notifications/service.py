@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from console import caps
 from console.errors import RoostError
+from console.wire import json_input
 from notifications import delivery_policy, delivery_sql, dispatch
 from notifications.errors import (
     AuthorizationError,
@@ -231,7 +232,7 @@ def _bool_value(name, value):
 
 def _validate_json_object(name, value):
     try:
-        parsed = json.loads(value)
+        parsed = json_input.loads(value)
     except (TypeError, ValueError):
         parsed = None
     if not isinstance(parsed, dict):
@@ -551,7 +552,7 @@ def _apply_subscription_attribute(subscription, name, value, subscribing):
 def dead_letter_queue_arn(redrive_policy, fifo=False):
     """The deadLetterTargetArn of a subscription's RedrivePolicy, validated."""
     try:
-        policy = json.loads(redrive_policy)
+        policy = json_input.loads(redrive_policy)
     except ValueError:
         policy = None
     arn = policy.get("deadLetterTargetArn") if isinstance(policy, dict) else None
@@ -837,7 +838,7 @@ def _structured(entry):
     if entry.message_structure != "json":
         raise InvalidParameter("Invalid parameter: MessageStructure")
     try:
-        structured = json.loads(entry.message)
+        structured = json_input.loads(entry.message)
     except ValueError:
         raise InvalidParameter(
             "Invalid parameter: Message Structure - JSON message body failed to parse"
@@ -913,7 +914,7 @@ def _stored_attributes(attributes):
             _validate_number(name, text)
         if data_type == "String.Array":
             try:
-                items = json.loads(text)
+                items = json_input.loads(text)
             except ValueError:
                 items = None
             if not isinstance(items, list):

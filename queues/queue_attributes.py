@@ -1,8 +1,8 @@
 """Queue attributes as SQS defines them: names, ranges, which are settable, and how they read back."""
 
-import json
 from dataclasses import dataclass
 
+from console.wire import json_input
 from queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidParameterValue
 
 
@@ -139,7 +139,7 @@ def parse_redrive_policy(text):
     if text == "":
         return None, None
     try:
-        policy = json.loads(text)
+        policy = json_input.loads(text)
     except ValueError:
         raise InvalidParameterValue(
             "Value " + text + " for parameter RedrivePolicy is invalid. Reason: Invalid JSON."
@@ -179,7 +179,7 @@ def parse_redrive_allow_policy(text):
     if text == "":
         return "allowAll", []
     try:
-        policy = json.loads(text)
+        policy = json_input.loads(text)
     except ValueError:
         policy = None
     if not isinstance(policy, dict):

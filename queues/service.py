@@ -133,7 +133,10 @@ def queue_name_from_url(url):
     """Take the queue name from a queue URL's /<account>/<name> path, whatever its host."""
     if not url:
         raise MissingParameter("The request must contain the parameter QueueUrl.")
-    path = urlsplit(url).path if "://" in url else url
+    try:
+        path = urlsplit(url).path if "://" in url else url
+    except ValueError:  # e.g. an unclosed IPv6 bracket in the host
+        raise InvalidAddress(f"The address {url} is not valid for this endpoint.") from None
     parts = [unquote(part) for part in path.split("/") if part]
     if len(parts) == 2:
         return parts[1]

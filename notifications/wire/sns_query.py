@@ -10,11 +10,12 @@ import base64
 import binascii
 
 from console.errors import InvalidAction, MissingAction, MissingAuthenticationToken
-from console.wire import xml
+from console.wire import shapes, xml
 from console.wire.query import numbered, unflatten
 from console.wire.responses import Response
 from notifications import service
 from notifications.errors import InvalidParameter, NotFound
+from notifications.wire.sns_shapes import INPUTS
 
 NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 CONTENT_TYPE = "text/xml"
@@ -391,9 +392,13 @@ OPERATIONS = {
 # The front door ------------------------------------------------------------------------------
 
 
+def _malformed(message):
+    return InvalidParameter(f"Invalid parameter: {message}")
+
+
 def handle(request):
     """Run one SNS query request; `request.access_key` is None only for an unsigned link."""
-    params = unflatten(request.form.items())
+    params = unflatten(request.form.items(), _malformed)
     action = _string(params, "Action")
     if not action:
         raise MissingAction("The request must contain the parameter Action.")
@@ -410,6 +415,11 @@ def handle(request):
     for name in REQUIRED.get(action, ()):
         if params.get(name) is None:
             raise InvalidParameter(f"Invalid parameter: {name}")
+    try:
+        shapes.check_query(params, INPUTS[action])
+    except shapes.ShapeError as error:
+        reason = "Invalid characters" if error.reason == "text" else f"Must be {error.expected}"
+        raise InvalidParameter(f"Invalid parameter: {error.path} Reason: {reason}") from None
     result = operation(params, request)
     body = xml.document(
         f"{action}Response",

@@ -4,8 +4,14 @@ import base64
 import json
 
 from console.errors import SerializationException, UnknownOperation
+from console.wire import json_input, shapes
 from console.wire.responses import Pending, Response
+from queues.errors import InvalidParameterValue
 from queues.wire.operations import OPERATIONS, WaitForMessages
+from queues.wire.sqs_shapes import INPUTS
+
+# Strings the service checks itself, answering with SQS's own error for them.
+SERVICE_CHECKED_TEXT = frozenset({"MessageBody", "StringValue", "DataType"})
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
@@ -20,19 +26,44 @@ def render(result):
     return Response(200, json.dumps(result, default=encode_binary).encode(), CONTENT_TYPE)
 
 
-def handle(request):
-    operation = OPERATIONS.get(request.headers.get("x-amz-target", "").partition(".")[2])
-    if operation is None:
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse(request):
+    """The operation's name and its parameters, checked against its input shape."""
+    service, _, name = request.headers.get("x-amz-target", "").partition(".")
+    if service != "AmazonSQS" or name not in OPERATIONS:
         raise UnknownOperation()
     try:
-        params = json.loads(request.body) if request.body else {}
+        params = (
+            json_input.loads(request.body, parse_constant=_refuse_constant)
+            if request.body
+            else {}
+        )
     except ValueError:
         raise SerializationException(
             "Start of structure or map found where not expected."
         ) from None
     if not isinstance(params, dict):
         raise SerializationException("Start of structure or map found where not expected.")
-    result = operation(params, request)
+    try:
+        shapes.check_json(params, INPUTS[name], SERVICE_CHECKED_TEXT)
+    except shapes.ShapeError as error:
+        if error.reason == "text":
+            raise InvalidParameterValue(
+                f"Value for parameter {error.path} is invalid. Reason: it contains characters "
+                "outside #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]."
+            ) from None
+        raise SerializationException(
+            f"Unexpected value for {error.path}: expected {error.expected}."
+        ) from None
+    return name, params
+
+
+def handle(request):
+    name, params = parse(request)
+    result = OPERATIONS[name](params, request)
     if isinstance(result, WaitForMessages):
 
         def attempt():

@@ -1,15 +1,20 @@
 """SQS's query protocol (older SDKs, AWS CLI v1): form parameters in, namespaced XML out."""
 
-from console.errors import InvalidAction, MissingAction
-from console.wire import xml
+import re
+
+from console.errors import InvalidAction, MalformedQueryString, MissingAction
+from console.wire import shapes, xml
 from console.wire.query import numbered, unflatten
 from console.wire.responses import Pending, Response
-from queues.errors import InvalidParameterValue
+from queues.errors import InvalidParameterValue, MissingParameter
 from queues.wire.operations import OPERATIONS, WaitForMessages
+from queues.wire.sqs_json import SERVICE_CHECKED_TEXT
+from queues.wire.sqs_shapes import INPUTS
 
 NAMESPACE = "http://queue.amazonaws.com/doc/2012-11-05/"
 CONTENT_TYPE = "text/xml"
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
 INTEGERS = {
     "DelaySeconds",
     "MaxNumberOfMessages",
@@ -63,29 +68,45 @@ def _to_json_shape(node):
                 _to_json_shape(item) if isinstance(item, dict) else item for item in items
             ]
         elif key in MAPS:
-            name, key_field, value_field = MAPS[key]
-            entries = {}
-            for item in numbered(value):
-                if isinstance(item, dict) and key_field in item:
-                    entry_value = item.get(value_field)
-                    entries[item[key_field]] = (
-                        _to_json_shape(entry_value)
-                        if isinstance(entry_value, dict)
-                        else entry_value
-                    )
-            params[name] = entries
+            params[MAPS[key][0]] = _map(key, value)
         elif key in INTEGERS and isinstance(value, str):
-            try:
-                params[key] = int(value)
-            except ValueError:
+            if not _INTEGER.fullmatch(value):
                 raise InvalidParameterValue(
                     f"Value {value} for parameter {key} is invalid. Reason: Must be an integer."
-                ) from None
+                )
+            params[key] = int(value)
         elif isinstance(value, dict):
             params[key] = _to_json_shape(value)
         else:
             params[key] = value
     return params
+
+
+def _map(key, node):
+    """`Key.N.Name` / `Key.N.Value` pairs as a dict; each entry needs both, its name a value."""
+    _, key_field, value_field = MAPS[key]
+    entries = {}
+    if not isinstance(node, dict):
+        return entries
+    for index, item in sorted((int(n), item) for n, item in node.items() if n.isdigit()):
+        if not isinstance(item, dict) or key_field not in item:
+            raise MissingParameter(
+                f"The request must contain the parameter {key}.{index}.{key_field}."
+            )
+        if value_field not in item:
+            raise MissingParameter(
+                f"The request must contain the parameter {key}.{index}.{value_field}."
+            )
+        name, entry_value = item[key_field], item[value_field]
+        if not isinstance(name, str):
+            raise InvalidParameterValue(
+                f"Value for parameter {key}.{index}.{key_field} is invalid. Reason: Must be a "
+                "value, not a structure."
+            )
+        entries[name] = (
+            _to_json_shape(entry_value) if isinstance(entry_value, dict) else entry_value
+        )
+    return entries
 
 
 def _structure(result, successful_item=None):
@@ -159,13 +180,28 @@ def handle(request):
     if operation is None:
         raise InvalidAction(f"The action {action} is not valid for this web service.")
     shaped = _to_json_shape(
-        unflatten((key, value) for key, value in params.items() if key != "Action")
+        unflatten(
+            ((key, value) for key, value in params.items() if key != "Action"),
+            MalformedQueryString,
+        )
     )
     if "Tags" in shaped and action == "CreateQueue":
         shaped["tags"] = shaped.pop("Tags")
     if not shaped.get("QueueUrl") and request.queue_path:
         # Older SDKs post to the queue's URL and leave QueueUrl out.
         shaped["QueueUrl"] = request.base_url + request.queue_path
+    members = INPUTS[action]
+    for name, spec in members.items():
+        if shaped.get(name) == "" and isinstance(spec, list):
+            # An empty list or map is sent as `Name=`.
+            shaped[name] = [] if spec[0] == "list" else {}
+    try:
+        shapes.check_json(shaped, members, SERVICE_CHECKED_TEXT)
+    except shapes.ShapeError as error:
+        reason = "Must be " + error.expected if error.reason == "type" else "Invalid characters"
+        raise InvalidParameterValue(
+            f"Value for parameter {error.path} is invalid. Reason: {reason}."
+        ) from None
     result = operation(shaped, request)
     if isinstance(result, WaitForMessages):
 
