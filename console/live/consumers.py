@@ -1,6 +1,7 @@
 """WebSockets: the live stream as a Channels consumer (`/live/ws/`)."""
 
 import asyncio
+from contextlib import aclosing
 from urllib.parse import parse_qs, urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -35,9 +36,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._pump = asyncio.ensure_future(self._send_changes(user, page, args))
 
     async def _send_changes(self, user, page, args):
+        # aclosing: a disconnect cancels this task while it waits to send, and the stream must
+        # end then, not whenever the garbage collector finds it.
         try:
-            async for html in stream.changes(user, page, args):
-                await self.send(text_data=html)
+            async with aclosing(stream.changes(user, page, args)) as changes:
+                async for html in changes:
+                    await self.send(text_data=html)
         except (UnknownPage, stream.PageGone):
             await self.close(code=GONE)
 

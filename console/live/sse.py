@@ -42,8 +42,13 @@ async def live_events(request):
         except (UnknownPage, stream.PageGone) as error:
             yield _event("gone", str(error))
         finally:
+            # A client that goes away cancels this generator while `pending` may be running
+            # `updates` in a task of its own: closing it then would fail ("asynchronous generator
+            # is already running"), so the task is cancelled and waited for first. The wait does
+            # not raise for the task's own cancellation.
             if pending is not None:
                 pending.cancel()
+                await asyncio.wait({pending})
             await updates.aclose()
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")

@@ -75,18 +75,46 @@ def _render(user, page, args):
 render = sync_to_async(_render, thread_sensitive=True)
 
 
+class _OpenStreams:
+    """How many live streams this process is serving; each one's end is logged with the count."""
+
+    def __init__(self):
+        self.count = 0
+
+    def opened(self):
+        self.count += 1
+
+    def closed(self, page, started):
+        self.count -= 1
+        logger.info(
+            "live stream of %s closed after %.1f s (%d open)",
+            page or "?",
+            time.monotonic() - started,
+            self.count,
+        )
+
+
+open_streams = _OpenStreams()
+
+
 async def changes(user, page, args):
     """Yield the HTML of regions that changed, forever; the first yield holds all of them.
 
-    Raises UnknownPage or PageGone; the transports close the connection with a reason.
+    Raises UnknownPage or PageGone; the transports close the connection with a reason. A
+    transport that stops listening must close the generator (aclose) so its end is counted.
     """
     if not user.is_authenticated:
         raise PermissionDenied
-    sent = {}
-    while True:
-        fragments, cost = await render(user, page, args)
-        changed = [html for region, html in fragments.items() if sent.get(region) != html]
-        sent = dict(fragments)
-        if changed:
-            yield "".join(changed)
-        await asyncio.sleep(max(INTERVAL_SECONDS, cost * SLOWDOWN))
+    started = time.monotonic()
+    open_streams.opened()
+    try:
+        sent = {}
+        while True:
+            fragments, cost = await render(user, page, args)
+            changed = [html for region, html in fragments.items() if sent.get(region) != html]
+            sent = dict(fragments)
+            if changed:
+                yield "".join(changed)
+            await asyncio.sleep(max(INTERVAL_SECONDS, cost * SLOWDOWN))
+    finally:
+        open_streams.closed(page, started)
