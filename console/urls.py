@@ -86,3 +86,6 @@ urlpatterns = [
         name="localstack-sqs-queue-messages",
     ),
 ]
+
+# A console page that finds the database gone answers 503 (try again), not 500.
+handler500 = "console.views.errors.server_error"

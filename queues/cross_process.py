@@ -25,6 +25,7 @@ logger = logging.getLogger("roost.wakeups")
 
 CHANNEL = "roost_queue"
 SQLITE_TICK_SECONDS = 0.025
+RECONNECT_SECONDS = 1.0
 _started = weakref.WeakSet()  # event loops that run a watcher
 
 
@@ -82,10 +83,22 @@ async def _listen_postgresql(settings_dict):
         "port": settings_dict.get("PORT") or None,
     }
     params = {key: value for key, value in params.items() if value}
+    # A restarting server must not stall the reconnect; keepalives notice a dead peer that
+    # never closed the socket (a crashed host), which a listener otherwise waits on forever.
+    options = settings_dict.get("OPTIONS", {})
+    params["connect_timeout"] = options.get("connect_timeout", 2)
+    params.update(keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+    lost_since = None
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(autocommit=True, **params) as listener:
                 await listener.execute(f"LISTEN {CHANNEL}")
+                if lost_since is not None:
+                    logger.warning(
+                        "PostgreSQL LISTEN connection back after %.1f s",
+                        asyncio.get_running_loop().time() - lost_since,
+                    )
+                    lost_since = None
                 # Anything sent while we were not listening: let every waiter look again.
                 notifier.signal_all()
                 async for notification in listener.notifies():
@@ -95,6 +108,9 @@ async def _listen_postgresql(settings_dict):
                         continue
         except asyncio.CancelledError:
             raise
-        except Exception:
-            logger.warning("PostgreSQL LISTEN connection lost; reconnecting", exc_info=True)
-            await asyncio.sleep(1.0)
+        except Exception as error:
+            # Once per outage: reconnecting every second would log a line a second.
+            if lost_since is None:
+                lost_since = asyncio.get_running_loop().time()
+                logger.warning("PostgreSQL LISTEN connection lost (%s); reconnecting", error)
+            await asyncio.sleep(RECONNECT_SECONDS)

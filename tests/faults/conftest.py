@@ -104,7 +104,11 @@ class PrivatePostgres:
             "--no-sync", "-E", "UTF8",
         )  # fmt: skip
         self.start()
-        _PostgresDatabase(self.url).create()
+        import psycopg
+
+        admin = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute("CREATE DATABASE roost")
         return self
 
     def start(self):
