@@ -19,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
-from console import access_keys, rate_limit, roles
+from console import access_keys, database_outage, rate_limit, roles
 from console.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console.wire import sigv4
 from notifications.api import router as notifications_router
@@ -189,7 +189,8 @@ def translate(exc):
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, DatabaseError):
-        logger.error("database error in the REST API", exc_info=exc)
+        if not database_outage.noticed(exc, "REST API"):  # an outage is logged once
+            logger.error("database error in the REST API", exc_info=exc)
         return ServiceUnavailable()
     logger.error("unexpected error in the REST API", exc_info=exc)
     return InternalFailure()

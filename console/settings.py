@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: while the database is out of reach, 503 at once, before anything waits on it.
+    "console.database_outage.refuse_while_unreachable",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,8 +107,23 @@ def _database(url):
     elif config["ENGINE"] == "django.db.backends.postgresql":
         # Under ASGI every request runs in a fresh thread, so CONN_MAX_AGE never reuses a
         # connection; a pool does (Django's docs advise CONN_MAX_AGE=0 with it).
-        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DB_POOL_SIZE", 20, 1)}}
+        # While PostgreSQL is down or restarting, a request must fail fast (503) rather than
+        # hang: the pool's wait for a connection (default 30 s) is capped, so are the waiters,
+        # and a new connection gives up after connect_timeout. Health checks make the pool test
+        # an idle connection before lending it, so connections broken by a restart are dropped
+        # and recovery needs nobody.
+        pool_size = env_int("DB_POOL_SIZE", 20, 1)
+        config["OPTIONS"] = {
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2, 1, 60),
+            "pool": {
+                "min_size": 1,
+                "max_size": pool_size,
+                "timeout": env_int("DB_POOL_TIMEOUT_MS", 1500, 100, 60_000) / 1000,
+                "max_waiting": 4 * pool_size,
+            },
+        }
         config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = True
     test_name = env_str("DATABASE_TEST_NAME")
     if test_name:
         config["TEST"] = {"NAME": test_name}

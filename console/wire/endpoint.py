@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote
 
 from django.db import DatabaseError, connection
 
-from console import database_thread, rate_limit
+from console import database_outage, database_thread, rate_limit
 from console.errors import (
     InternalFailure,
     RequestEntityTooLarge,
@@ -164,12 +164,17 @@ def _answer(request, call):
 
     The adapter is read after the call: authentication may have switched it (SQS query to SNS).
     """
+    if database_outage.refusing():
+        return request.adapter.error_response(ServiceUnavailable(), request)
     try:
         return call()
     except RoostError as error:
         return request.adapter.error_response(error, request)
-    except DatabaseError:
-        logger.exception("database error on %s", request.request_id)
+    except DatabaseError as error:
+        # Out of reach (logged once per outage), or refusing one statement (SQLite locked past
+        # its busy timeout): a temporary failure either way.
+        if not database_outage.noticed(error, f"request {request.request_id}"):
+            logger.exception("database error on %s", request.request_id)
         _reset_connection()
         return request.adapter.error_response(ServiceUnavailable(), request)
     except Exception:
