@@ -165,6 +165,7 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
 CELERY_TASK_ROUTES = {
     "notifications.tasks.attempt_deliveries": {"queue": "outbound"},
     "notifications.tasks.send_confirmation": {"queue": "outbound"},
+    "notifications.tasks.send_unsubscribe_confirmation": {"queue": "outbound"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The embedded broker (sqla+...) is polled every 50 ms: see console/broker.py.

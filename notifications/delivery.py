@@ -24,7 +24,13 @@ from django.db.models import F, Q
 from console.errors import RoostError
 from notifications import delivery_policy, delivery_sql, envelopes, transports
 from notifications.errors import InvalidParameter
-from notifications.models import Delivery, DeliveryAttempt, PublishedMessage, Subscription
+from notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    PublishedMessage,
+    RemovedSubscription,
+    Subscription,
+)
 from queues import activity
 from queues import service as queue_service
 from queues.models import now_ms
@@ -59,6 +65,9 @@ SEND_THREADS = 16
 LOG_RETENTION_MS = 7 * 24 * 3600 * 1000
 MESSAGE_RETENTION_MS = 3600 * 1000
 SNS_SENDER_ID = "AIDAROOSTSNSSERVICE00"
+# An UnsubscribeConfirmation's SubscribeURL restores the subscription for this long (SNS's
+# confirmation tokens last three days).
+RESTORE_WINDOW_MS = 3 * 24 * 3600 * 1000
 
 
 # Into queues ---------------------------------------------------------------------------------
@@ -362,6 +371,36 @@ def send_confirmation(subscription_id):
     return outcome.ok
 
 
+def send_unsubscribe_confirmation(removed_id):
+    """Tell a removed HTTP(S) subscription's endpoint, as SNS does; return whether it went out."""
+    removed = (
+        RemovedSubscription.objects.select_related("topic")
+        .filter(pk=removed_id, topic__isnull=False)
+        .first()
+    )
+    if removed is None:
+        return True  # restored, or its topic deleted, since
+    envelope = envelopes.unsubscribe_confirmation(removed)
+    headers = envelopes.http_headers(envelope, removed, "text/plain; charset=UTF-8")
+    outcome = transports.post(removed.endpoint, envelopes.dumps(envelope), headers)
+    # As for confirmations: the task retries a failure, the sweep only what never went out.
+    RemovedSubscription.objects.filter(pk=removed.pk, sent_at=0).update(sent_at=now_ms())
+    if not outcome.ok:
+        logger.warning(
+            "unsubscribe confirmation to %s failed: %s", removed.endpoint, outcome.error or "refused"
+        )
+    return outcome.ok
+
+
+def unsent_unsubscribe_confirmations(margin_ms=STALL_MARGIN_MS):
+    """Removed subscriptions whose UnsubscribeConfirmation task was lost."""
+    return list(
+        RemovedSubscription.objects.filter(
+            sent_at=0, unsubscribed_at__lt=now_ms() - max(margin_ms, STALL_MARGIN_MS)
+        ).values_list("pk", flat=True)
+    )
+
+
 # Sweeping ------------------------------------------------------------------------------------
 
 
@@ -400,6 +439,8 @@ def prune(now=None):
     PublishedMessage.objects.filter(
         published_at__lt=now - MESSAGE_RETENTION_MS, deliveries__isnull=True
     ).delete()
+    # Past three days, an UnsubscribeConfirmation's token no longer restores anything.
+    RemovedSubscription.objects.filter(unsubscribed_at__lt=now - RESTORE_WINDOW_MS).delete()
 
 
 def delivery_log(subscription, failed_only=False):

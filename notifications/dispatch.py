@@ -74,6 +74,12 @@ def confirmation(subscription_id, retry=0, countdown=None):
     _send(tasks.send_confirmation, subscription_id, retry, countdown=countdown)
 
 
+def unsubscribe_confirmation(removed_id, retry=0, countdown=None):
+    from notifications import tasks  # noqa: PLC0415
+
+    _send(tasks.send_unsubscribe_confirmation, removed_id, retry, countdown=countdown)
+
+
 def sweep(margin_ms=None):
     from notifications import tasks  # noqa: PLC0415
 

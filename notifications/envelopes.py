@@ -17,6 +17,7 @@ from notifications import signing
 
 NOTIFICATION = signing.NOTIFICATION
 SUBSCRIPTION_CONFIRMATION = signing.SUBSCRIPTION_CONFIRMATION
+UNSUBSCRIBE_CONFIRMATION = signing.UNSUBSCRIBE_CONFIRMATION
 
 
 def _base_url():
@@ -30,15 +31,21 @@ def timestamp(ms):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _link(params):
+    """A link of SNS's shape: `/?Action=...`, with ARNs written as SNS writes them.
+
+    SNS leaves the colons of an ARN unescaped, and subscribers' code looks for the ARN in the URL
+    as it is, so colons stay; every other reserved character is escaped.
+    """
+    return f"{_base_url()}/?{urlencode(params, safe=':')}"
+
+
 def subscribe_url(subscription):
-    query = urlencode(
-        {
-            "Action": "ConfirmSubscription",
-            "TopicArn": subscription.topic.arn,
-            "Token": subscription.confirmation_token,
-        }
-    )
-    return f"{_base_url()}/?{query}"
+    return _confirm_link(subscription.topic.arn, subscription.confirmation_token)
+
+
+def _confirm_link(topic_arn, token):
+    return _link({"Action": "ConfirmSubscription", "TopicArn": topic_arn, "Token": token})
 
 
 def unsubscribe_url(subscription):
@@ -48,8 +55,7 @@ def unsubscribe_url(subscription):
 @functools.lru_cache(maxsize=4096)
 def _unsubscribe_url(arn, token):
     """Cached: a drain renders the same subscription's link for every message it delivers."""
-    query = urlencode({"Action": "Unsubscribe", "SubscriptionArn": arn, "Token": token})
-    return f"{_base_url()}/?{query}"
+    return _link({"Action": "Unsubscribe", "SubscriptionArn": arn, "Token": token})
 
 
 def confirmation_page_url(subscription):
@@ -143,6 +149,26 @@ def confirmation(subscription, message_id, sent_ms):
     return signing.sign(fields, _base_url(), topic.signature_version)
 
 
+def unsubscribe_confirmation(removed):
+    """The signed UnsubscribeConfirmation a removed HTTP(S) subscription's endpoint gets; its
+    SubscribeURL restores the subscription."""
+    topic = removed.topic
+    fields = {
+        "Type": UNSUBSCRIBE_CONFIRMATION,
+        "MessageId": removed.message_id,
+        "Token": removed.token,
+        "TopicArn": topic.arn,
+        "Message": (
+            f"You have chosen to deactivate subscription {removed.arn}.\n"
+            "To cancel this operation and restore the subscription, visit the SubscribeURL "
+            "included in this message."
+        ),
+        "SubscribeURL": _confirm_link(topic.arn, removed.token),
+        "Timestamp": timestamp(removed.unsubscribed_at),
+    }
+    return signing.sign(fields, _base_url(), topic.signature_version)
+
+
 def http_headers(envelope, subscription, content_type):
     """The headers SNS sends with every HTTP(S) POST."""
     headers = {
@@ -156,6 +182,8 @@ def http_headers(envelope, subscription, content_type):
         headers["x-amz-sns-subscription-arn"] = subscription.arn
         if subscription.raw_message_delivery:
             headers["x-amz-sns-rawdelivery"] = "true"
+    elif envelope["Type"] == UNSUBSCRIBE_CONFIRMATION:
+        headers["x-amz-sns-subscription-arn"] = subscription.arn
     return headers
 
 

@@ -176,3 +176,32 @@ class DeliveryAttempt(models.Model):
     @property
     def succeeded(self):
         return not self.error
+
+
+class RemovedSubscription(models.Model):
+    """An HTTP(S) subscription removed by Unsubscribe, kept for three days.
+
+    SNS tells the endpoint with a signed UnsubscribeConfirmation whose SubscribeURL (and Token)
+    restores the subscription; this row is that message's outbox entry and what restoring needs.
+    """
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    uuid = models.CharField(max_length=36)
+    protocol = models.CharField(max_length=16)
+    endpoint = models.CharField(max_length=2048)
+    # What ConfirmSubscription takes to restore it; the restored subscription keeps it.
+    token = models.CharField(max_length=128, unique=True)
+    # One MessageId for every attempt at sending the confirmation, as SNS does.
+    message_id = models.CharField(max_length=36)
+    unsubscribed_at = models.BigIntegerField()
+    # The subscription's settings as they were: {field name: value}.
+    settings = models.JSONField(default=dict)
+    # 0 until the UnsubscribeConfirmation was sent (or given up on).
+    sent_at = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return self.arn
+
+    @property
+    def arn(self):
+        return f"{self.topic.arn}:{self.uuid}"

@@ -24,7 +24,7 @@ from django.utils import timezone
 from console import caps
 from console.errors import RoostError
 from console.wire import json_input
-from notifications import delivery_policy, delivery_sql, dispatch
+from notifications import delivery, delivery_policy, delivery_sql, dispatch
 from notifications.errors import (
     AuthorizationError,
     BatchEntryIdsNotDistinct,
@@ -39,7 +39,7 @@ from notifications.errors import (
     TopicLimitExceeded,
 )
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, SCOPES, parse_filter_policy
-from notifications.models import PublishedMessage, Subscription, Topic
+from notifications.models import PublishedMessage, RemovedSubscription, Subscription, Topic
 from queues.models import now_ms
 
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -652,6 +652,8 @@ def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_u
         .first()
     )
     if subscription is None:
+        subscription = _restore(topic, token, authenticated)
+    if subscription is None:
         raise InvalidParameter("Invalid parameter: Token")
     if subscription.is_confirmed:
         return subscription
@@ -674,12 +676,97 @@ def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_u
 
 
 def unsubscribe(subscription):
+    """Remove a subscription; a confirmed HTTP(S) one's endpoint is told once this commits.
+
+    SNS sends that endpoint a signed UnsubscribeConfirmation whose SubscribeURL restores the
+    subscription: the removed subscription is kept (RemovedSubscription) for that, three days.
+    """
     with transaction.atomic():
-        Subscription.objects.filter(pk=subscription.pk).delete()
+        removed = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("topic")
+            .filter(pk=subscription.pk)
+            .first()
+        )
+        if removed is not None:
+            removed.delete()
+            if removed.protocol in ("http", "https") and removed.is_confirmed:
+                _keep_removed(removed)
         Topic.objects.filter(pk=subscription.topic_id).update(
             subscriptions_deleted=F("subscriptions_deleted") + 1
         )
     topic_cache.forget(subscription.topic.name)
+
+
+# What a restored subscription gets back of the one removed.
+_RESTORED_FIELDS = (
+    "raw_message_delivery",
+    "filter_policy",
+    "filter_policy_scope",
+    "redrive_policy",
+    "delivery_policy",
+    "extra_attributes",
+    "unsubscribe_token",
+)
+
+
+def _keep_removed(subscription):
+    """Record a removed HTTP(S) subscription and send its UnsubscribeConfirmation after commit."""
+    removed = RemovedSubscription.objects.create(
+        topic=subscription.topic,
+        uuid=subscription.uuid,
+        protocol=subscription.protocol,
+        endpoint=subscription.endpoint,
+        token=secrets.token_hex(64),
+        message_id=str(uuid.uuid4()),
+        unsubscribed_at=now_ms(),
+        settings={name: getattr(subscription, name) for name in _RESTORED_FIELDS},
+    )
+    removed_id = removed.pk
+    transaction.on_commit(lambda: dispatch.unsubscribe_confirmation(removed_id))
+
+
+def _restore(topic, token, authenticated):
+    """The subscription an UnsubscribeConfirmation's token restores (confirmed, under its old
+    ARN), or None if the token names no subscription removed in the last three days.
+
+    If the endpoint subscribed again since, that subscription stands and is the answer.
+    """
+    with transaction.atomic():
+        removed = (
+            RemovedSubscription.objects.select_for_update()
+            .filter(
+                topic=topic,
+                token=token,
+                unsubscribed_at__gt=now_ms() - delivery.RESTORE_WINDOW_MS,
+            )
+            .first()
+        )
+        if removed is None:
+            return None
+        removed.delete()
+        subscription = Subscription(
+            topic=topic,
+            uuid=removed.uuid,
+            protocol=removed.protocol,
+            endpoint=removed.endpoint,
+            status=Subscription.Status.CONFIRMED,
+            confirmation_token=removed.token,
+            confirmation_was_authenticated=authenticated,
+            confirmed_at=timezone.now(),
+            **{name: value for name, value in removed.settings.items() if name in _RESTORED_FIELDS},
+        )
+        try:
+            with transaction.atomic():
+                subscription.save()
+        except IntegrityError:
+            # Subscribed again since: that subscription stands.
+            subscription = Subscription.objects.filter(
+                topic=topic, protocol=removed.protocol, endpoint=removed.endpoint
+            ).first()
+        name = topic.name
+        transaction.on_commit(lambda: topic_cache.forget(name))
+    return subscription
 
 
 def unsubscribe_with_token(subscription_arn, token):

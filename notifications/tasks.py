@@ -33,6 +33,16 @@ def send_confirmation(subscription_id, retry=0):
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def send_unsubscribe_confirmation(removed_id, retry=0):
+    if delivery.send_unsubscribe_confirmation(removed_id):
+        return
+    if retry < len(delivery.CONFIRMATION_RETRY_DELAYS):
+        dispatch.unsubscribe_confirmation(
+            removed_id, retry + 1, countdown=delivery.CONFIRMATION_RETRY_DELAYS[retry]
+        )
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     """Re-dispatch work whose task was lost, and forget what is past its retention."""
     queues_overdue, delivery_ids, subscription_ids = delivery.stalled_work(margin_ms)
@@ -41,6 +51,8 @@ def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     dispatch.attempt(delivery_ids)
     for subscription_id in subscription_ids:
         dispatch.confirmation(subscription_id)
+    for removed_id in delivery.unsent_unsubscribe_confirmations(margin_ms):
+        dispatch.unsubscribe_confirmation(removed_id)
     delivery.prune()
 
 
