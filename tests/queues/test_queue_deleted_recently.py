@@ -59,7 +59,7 @@ def test_create_queue_after_sixty_seconds_makes_a_fresh_empty_queue(
     url = make_queue(client=sqs)
     sqs.send_message(QueueUrl=url, MessageBody="old")
     sqs.delete_queue(QueueUrl=url)
-    forget_deletion(roost_server, queue_name, seconds_ago=59)
+    forget_deletion(roost_server, queue_name, seconds_ago=30)
     with pytest.raises(sqs.exceptions.QueueDeletedRecently):
         sqs.create_queue(QueueName=queue_name)
 
