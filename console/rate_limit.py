@@ -15,6 +15,8 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 class TokenBuckets:
@@ -41,16 +43,25 @@ class TokenBuckets:
         return (1 - tokens) / self.rate
 
 
+# The buckets, False while the limit is off, None until the settings are read. Reading Django's
+# settings costs about a microsecond a time, so they are read once, and again if a test changes them.
 _buckets = None
 
 
 def retry_after(access_key_id):
     """Count one request of this key: 0.0 to let it through, else the seconds it should wait."""
     global _buckets
-    rate = settings.ROOST_RATE_LIMIT_PER_KEY
-    if not rate:
-        return 0.0
     buckets = _buckets
-    if buckets is None or buckets.rate != rate or buckets.burst != settings.ROOST_RATE_LIMIT_BURST:
-        buckets = _buckets = TokenBuckets(rate, settings.ROOST_RATE_LIMIT_BURST)
+    if buckets is None:
+        rate = settings.ROOST_RATE_LIMIT_PER_KEY
+        buckets = _buckets = TokenBuckets(rate, settings.ROOST_RATE_LIMIT_BURST) if rate else False
+    if not buckets:
+        return 0.0
     return buckets.take(access_key_id)
+
+
+@receiver(setting_changed)
+def _settings_changed(setting, **kwargs):
+    global _buckets
+    if setting.startswith("ROOST_RATE_LIMIT"):
+        _buckets = None
