@@ -33,6 +33,11 @@ ROOST_REGION = env_str("ROOST_REGION", "us-east-1")
 ROOST_MAX_MESSAGE_SIZE = env_int("ROOST_MAX_MESSAGE_SIZE", 1_048_576, 1024, 1_048_576)
 # Base URL used in queue URLs when a request does not tell us its host (e.g. Celery tasks).
 ROOST_PUBLIC_URL = env_str("ROOST_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Behind TLS (the public URL is https, often a proxy in front), browsers must send the session
+# and CSRF cookies over https only.
+ROOST_SECURE_COOKIES = env_bool("ROOST_SECURE_COOKIES", ROOST_PUBLIC_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = ROOST_SECURE_COOKIES
+CSRF_COOKIE_SECURE = ROOST_SECURE_COOKIES
 # SigV4 requests older or newer than this many seconds are refused, as AWS does.
 ROOST_SIGNATURE_MAX_SKEW = env_int("ROOST_SIGNATURE_MAX_SKEW", 900, 0)
 # Requests per second each access key may make (AWS endpoint and REST API), in bursts of up to
@@ -65,6 +70,7 @@ MIDDLEWARE = [
     # First: while the database is out of reach, 503 at once, before anything waits on it.
     "console.database_outage.refuse_while_unreachable",
     "django.middleware.security.SecurityMiddleware",
+    "console.security_headers.console_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

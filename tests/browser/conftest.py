@@ -180,8 +180,9 @@ def viewer_state(browser, roost_server, console_users, tmp_path_factory):
 
 
 def _watched_page(context):
-    """A new page that records the JavaScript errors it throws in `page.js_errors`, and live
-    regions htmx could not place because they arrived without an id (a mis-parsed frame)."""
+    """A new page that records the JavaScript errors it throws in `page.js_errors`, live regions
+    htmx could not place because they arrived without an id (a mis-parsed frame), and whatever
+    the browser refused under the console's Content-Security-Policy."""
     page = context.new_page()
     page.js_errors = []
     page.on("pageerror", lambda error: page.js_errors.append(str(error)))
@@ -189,6 +190,8 @@ def _watched_page(context):
     def console_message(message):
         if "oobErrorNoTarget, #null" in message.text:
             page.js_errors.append(f"a pushed live region had no id: {message.text}")
+        if "Content Security Policy" in message.text:
+            page.js_errors.append(f"the console broke its own CSP: {message.text}")
 
     page.on("console", console_message)
     return page
