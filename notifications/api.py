@@ -68,7 +68,11 @@ def _attribute_text(value):
 
 
 def _attributes_in(attributes):
-    return {name: _attribute_text(value) for name, value in (attributes or {}).items()}
+    """Attributes as given -> SNS's strings ({} when none were given)."""
+    if attributes is None:
+        return {}
+    given = attributes.model_dump(exclude_unset=True)
+    return {name: _attribute_text(value) for name, value in given.items()}
 
 
 def _ms(moment):
@@ -118,9 +122,9 @@ def _message_attributes_in(attributes):
     result = {}
     for name, attribute in attributes.items():
         value = {"DataType": attribute.DataType}
-        if attribute.StringValue is not None:
+        if getattr(attribute, "StringValue", None) is not None:
             value["StringValue"] = attribute.StringValue
-        if attribute.BinaryValue is not None:
+        if getattr(attribute, "BinaryValue", None) is not None:
             try:
                 value["BinaryValue"] = base64.b64decode(attribute.BinaryValue, validate=True)
             except (binascii.Error, ValueError):
@@ -223,8 +227,14 @@ def list_topics(request, cursor: str | None = None):
 
 @router.post("/topics", response={201: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
 def create_topic(request, payload: schemas.TopicCreate):
-    """Create a topic; an existing topic with the same attributes is returned as it is."""
-    topic = service.create_topic(payload.name, _attributes_in(payload.attributes), payload.tags)
+    """Create a topic; an existing topic with the same attributes is returned as it is.
+
+    A name ending in .fifo makes a FIFO topic (FifoTopic may be left out).
+    """
+    attributes = _attributes_in(payload.attributes)
+    if payload.name.endswith(".fifo"):
+        attributes.setdefault("FifoTopic", "true")
+    topic = service.create_topic(payload.name, attributes, payload.tags)
     return Status(201, _topic_detail(topic))
 
 
@@ -237,11 +247,8 @@ def get_topic(request, name: str):
 @router.patch("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
 def update_topic(request, name: str, payload: schemas.TopicUpdate):
     """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
-    topic = _topic(name)
-    if not (payload.attributes or payload.tags or payload.remove_tags):
-        raise InvalidParameter("Invalid parameter: give attributes, tags or remove_tags to change")
     topic = service.update_topic(
-        topic, _attributes_in(payload.attributes), payload.tags, payload.remove_tags
+        _topic(name), _attributes_in(payload.attributes), payload.tags, payload.remove_tags
     )
     return _topic_detail(topic)
 
@@ -310,8 +317,6 @@ def update_subscription(request, subscription_id: str, payload: schemas.Subscrip
     """Change attributes: all of them, or none when one is refused."""
     subscription = _subscription(subscription_id)
     attributes = _attributes_in(payload.attributes)
-    if not attributes:
-        raise InvalidParameter("Invalid parameter: AttributeName")
     return _subscription_detail(service.set_subscription_attributes(subscription, attributes))
 
 

@@ -6,34 +6,91 @@ SNS spells them. Times are milliseconds since the epoch. Message attributes and 
 have the queues API's shapes, so a client handles both with the same code.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
-from queues.schemas import AttributeValue, BatchFailure, MessageAttribute
+from queues.schemas import (
+    ATTRIBUTE_NAME,
+    BASE64,
+    BATCH_ENTRY_ID,
+    FIFO_ID,
+    NON_EMPTY_TEXT,
+    BatchFailure,
+    Changes,
+    Flag,
+    JsonText,
+    Strict,
+    Tags,
+    data_type,
+)
 
 SubscriptionStatus = Literal["pending", "confirmed"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "dead_lettered"]
 MAX_DELIVERY_PAGE = 100
+TOPIC_NAME = r"^(?:[A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
+# SNS's Number attributes lie between -10^9 and 10^9.
+SNS_NUMBER = r"^[+-]?(?:[0-9]{1,9}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})$"
 
 
 # Topics
 
 
-class TopicCreate(Schema):
-    name: str = Field(description="A FIFO topic's name ends in .fifo.")
-    attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict,
-        description='SNS topic attributes, e.g. {"DisplayName": "Orders", "FifoTopic": true}; '
-        "Policy and DeliveryPolicy may be given as objects.",
+class TopicAttributeSet(Strict):
+    """SNS's settable topic attributes (Policy and DeliveryPolicy as JSON text or objects)."""
+
+    DisplayName: Annotated[str, Field(pattern=r"^[\x20-\x7e]{0,100}$")] = None
+    Policy: JsonText = None
+    DeliveryPolicy: JsonText = None
+    SignatureVersion: Literal[1, 2, "1", "2"] = None
+    ContentBasedDeduplication: Flag = Field(None, description="FIFO topics only.")
+    KmsMasterKeyId: str = None
+    TracingConfig: str = None
+    ArchivePolicy: JsonText = None
+    FifoThroughputScope: str = None
+    DataProtectionPolicy: JsonText = None
+    ApplicationSuccessFeedbackRoleArn: str = None
+    ApplicationSuccessFeedbackSampleRate: str = None
+    ApplicationFailureFeedbackRoleArn: str = None
+    FirehoseSuccessFeedbackRoleArn: str = None
+    FirehoseSuccessFeedbackSampleRate: str = None
+    FirehoseFailureFeedbackRoleArn: str = None
+    HTTPSuccessFeedbackRoleArn: str = None
+    HTTPSuccessFeedbackSampleRate: str = None
+    HTTPFailureFeedbackRoleArn: str = None
+    LambdaSuccessFeedbackRoleArn: str = None
+    LambdaSuccessFeedbackSampleRate: str = None
+    LambdaFailureFeedbackRoleArn: str = None
+    SQSSuccessFeedbackRoleArn: str = None
+    SQSSuccessFeedbackSampleRate: str = None
+    SQSFailureFeedbackRoleArn: str = None
+
+
+class TopicAttributeChanges(Changes, TopicAttributeSet):
+    """Topic attributes to change: at least one."""
+
+
+class TopicAttributes(TopicAttributeSet):
+    FifoTopic: Flag = Field(None, description="Only when creating; the name must end in .fifo.")
+
+
+class TopicCreate(Strict):
+    name: Annotated[str, Field(pattern=TOPIC_NAME)] = Field(
+        description="A name ending in .fifo makes a FIFO topic."
     )
-    tags: dict[str, str] = Field(default_factory=dict)
+    attributes: TopicAttributes = Field(
+        default_factory=TopicAttributes,
+        description='e.g. {"DisplayName": "Orders"}; Policy and DeliveryPolicy may be objects.',
+    )
+    tags: Tags = Field(default_factory=dict)
 
 
-class TopicUpdate(Schema):
-    attributes: dict[str, AttributeValue] | None = None
-    tags: dict[str, str] | None = Field(None, description="Merged into the topic's tags.")
-    remove_tags: list[str] | None = None
+class TopicUpdate(Changes):
+    attributes: TopicAttributeChanges = None
+    tags: Annotated[Tags, Field(min_length=1)] = Field(
+        None, description="Merged into the topic's tags."
+    )
+    remove_tags: Annotated[list[str], Field(min_length=1)] = None
 
 
 class TopicSummary(Schema):
@@ -62,18 +119,35 @@ class TopicDetail(TopicSummary):
 # Subscriptions
 
 
-class SubscriptionCreate(Schema):
-    protocol: str = Field(description="sqs, http, https, email or email-json.")
-    endpoint: str = Field(description="A queue ARN, a URL or an email address.")
-    attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict,
-        description='SNS subscription attributes, e.g. {"RawMessageDelivery": true}; '
-        "FilterPolicy, DeliveryPolicy and RedrivePolicy may be given as objects.",
+class SubscriptionAttributes(Strict):
+    """SNS's subscription attributes (the policies as JSON text or objects)."""
+
+    DeliveryPolicy: JsonText = Field(None, description="HTTP(S) subscriptions only.")
+    FilterPolicy: JsonText = None
+    FilterPolicyScope: Literal["MessageAttributes", "MessageBody"] = None
+    RawMessageDelivery: Flag = Field(None, description="SQS and HTTP(S) subscriptions only.")
+    RedrivePolicy: JsonText = Field(None, description='{"deadLetterTargetArn": <queue ARN>}')
+    SubscriptionRoleArn: str = None
+    ReplayPolicy: JsonText = None
+
+
+class SubscriptionAttributeChanges(Changes, SubscriptionAttributes):
+    """Subscription attributes to change: at least one."""
+
+
+class SubscriptionCreate(Strict):
+    protocol: Literal["sqs", "http", "https", "email", "email-json"]
+    endpoint: Annotated[str, Field(min_length=1, max_length=2048)] = Field(
+        description="A queue ARN, an http(s) URL or an email address, as the protocol needs."
+    )
+    attributes: SubscriptionAttributes = Field(
+        default_factory=SubscriptionAttributes,
+        description='e.g. {"RawMessageDelivery": true}.',
     )
 
 
-class SubscriptionUpdate(Schema):
-    attributes: dict[str, AttributeValue]
+class SubscriptionUpdate(Strict):
+    attributes: SubscriptionAttributeChanges
 
 
 class SubscriptionSummary(Schema):
@@ -103,25 +177,61 @@ class SubscriptionDetail(SubscriptionSummary):
 # Publishing
 
 
-class Publish(Schema):
-    message: str
-    subject: str | None = Field(None, description="Used as the email subject; up to 100 ASCII.")
-    message_structure: str | None = Field(
+class StringAttribute(Strict):
+    DataType: data_type("String") = Field(
+        description="String, String.<suffix>, or String.Array (a JSON array as text)."
+    )
+    StringValue: Annotated[str, Field(pattern=NON_EMPTY_TEXT)]
+
+
+class NumberAttribute(Strict):
+    DataType: data_type("Number") = Field(description="Number, or Number.<suffix>.")
+    StringValue: Annotated[str, Field(pattern=SNS_NUMBER)] = Field(
+        description="From -10^9 to 10^9."
+    )
+
+
+class BinaryAttribute(Strict):
+    DataType: data_type("Binary") = Field(description="Binary, or Binary.<suffix>.")
+    BinaryValue: Annotated[str, Field(pattern=BASE64)] = Field(description="Base64.")
+
+
+MessageAttributes = Annotated[
+    dict[
+        Annotated[str, Field(pattern=ATTRIBUTE_NAME)],
+        StringAttribute | NumberAttribute | BinaryAttribute,
+    ],
+    Field(max_length=10, json_schema_extra={"additionalProperties": False}),
+]
+
+
+class Publish(Strict):
+    message: Annotated[str, Field(min_length=1)] = Field(
+        description="Up to 256 KiB of UTF-8 with the message attributes."
+    )
+    subject: Annotated[str, Field(pattern=r"^[\x20-\x7e]{1,100}$")] | None = Field(
+        None, description="Used as the email subject; up to 100 printable ASCII characters."
+    )
+    message_structure: Literal["json"] | None = Field(
         None,
         description='"json" to give each protocol its own text: message is then an object of '
         'strings with a "default" entry.',
     )
-    message_attributes: dict[str, MessageAttribute] = Field(default_factory=dict)
-    group_id: str | None = Field(None, description="Required on FIFO topics.")
-    deduplication_id: str | None = None
+    message_attributes: MessageAttributes = Field(default_factory=dict)
+    group_id: Annotated[str, Field(pattern=FIFO_ID)] | None = Field(
+        None, description="FIFO topics only, and required there."
+    )
+    deduplication_id: Annotated[str, Field(pattern=FIFO_ID)] | None = Field(
+        None, description="FIFO topics only."
+    )
 
 
 class PublishBatchEntry(Publish):
-    id: str
+    id: Annotated[str, Field(pattern=BATCH_ENTRY_ID)] = Field(description="Unique in the batch.")
 
 
-class PublishBatch(Schema):
-    entries: list[PublishBatchEntry]
+class PublishBatch(Strict):
+    entries: Annotated[list[PublishBatchEntry], Field(min_length=1, max_length=10)]
 
 
 class Published(Schema):

@@ -82,14 +82,23 @@ def _detail(request, queue):
     }
 
 
+def _attributes_in(attributes):
+    """Queue attributes as given -> SQS's strings (None when none were given)."""
+    if attributes is None:
+        return None
+    return {
+        name: _attribute_text(v) for name, v in attributes.model_dump(exclude_unset=True).items()
+    }
+
+
 def _message_attributes_in(attributes):
     """REST message attributes -> the service's form (binary values as bytes)."""
     result = {}
     for name, attribute in attributes.items():
         value = {"DataType": attribute.DataType}
-        if attribute.StringValue is not None:
+        if getattr(attribute, "StringValue", None) is not None:
             value["StringValue"] = attribute.StringValue
-        if attribute.BinaryValue is not None:
+        if getattr(attribute, "BinaryValue", None) is not None:
             try:
                 value["BinaryValue"] = base64.b64decode(attribute.BinaryValue, validate=True)
             except (binascii.Error, ValueError):
@@ -208,8 +217,13 @@ def list_queues(request, prefix: str = "", limit: int = 1000, cursor: str | None
 
 @router.post("/queues", response={201: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
 def create_queue(request, payload: schemas.QueueCreate):
-    """Create a queue; an existing queue with the same attributes is returned as it is."""
-    attributes = {name: _attribute_text(value) for name, value in payload.attributes.items()}
+    """Create a queue; an existing queue with the same attributes is returned as it is.
+
+    A name ending in .fifo makes a FIFO queue (FifoQueue may be left out).
+    """
+    attributes = _attributes_in(payload.attributes)
+    if payload.name.endswith(".fifo"):
+        attributes.setdefault("FifoQueue", "true")
     queue = service.create_queue(payload.name, attributes, payload.tags)
     return Status(201, _detail(request, queue))
 
@@ -222,13 +236,12 @@ def get_queue(request, name: str):
 
 @router.patch("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
 def update_queue(request, name: str, payload: schemas.QueueUpdate):
-    """Change attributes, add or replace tags, remove tags."""
-    attributes = None
-    if payload.attributes is not None or (payload.tags is None and payload.remove_tags is None):
-        # An empty PATCH is an empty SetQueueAttributes: its error says what is missing.
-        attributes = {key: _attribute_text(v) for key, v in (payload.attributes or {}).items()}
+    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
     queue = service.update_queue(
-        service.get_queue(name), attributes, payload.tags, payload.remove_tags
+        service.get_queue(name),
+        _attributes_in(payload.attributes),
+        payload.tags,
+        payload.remove_tags,
     )
     return _detail(request, queue)
 

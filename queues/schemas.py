@@ -3,16 +3,70 @@
 Envelope fields are snake_case; names SQS defines (queue attribute names such as
 VisibilityTimeout, a message attribute's DataType/StringValue/BinaryValue) are kept as SQS spells
 them. Times are milliseconds since the epoch, as SQS reports them.
+
+Requests state every rule about a single value that the service enforces (name patterns, ranges,
+lengths, allowed characters), so the OpenAPI document tells a client what will be accepted and a
+request that breaks one is refused as a ValidationError before anything happens. Rules that tie
+values together (FIFO-only fields, a dead-letter queue that must exist) stay the service's.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict, StrictBool, StrictInt, model_validator
 
 from queues.peek import MAX_LIMIT, STATES
 
 State = Literal[STATES]
 AttributeValue = str | int | bool | dict | list
+
+# Characters SQS allows in message bodies and attribute values (XML 1.0's).
+TEXT = r"^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$"
+NON_EMPTY_TEXT = TEXT.replace("]*$", "]+$")
+QUEUE_NAME = r"^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"
+BATCH_ENTRY_ID = "^[A-Za-z0-9_-]{1,80}$"
+FIFO_ID = "^[!-~]{1,128}$"
+# A message attribute's name: letters, digits, _ - and single inner dots, not AWS./Amazon.
+ATTRIBUTE_NAME = (
+    r"^(?![Aa][Ww][Ss]\.|[Aa][Mm][Aa][Zz][Oo][Nn]\.)(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$"
+)
+BASE64 = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$"
+# A Number attribute's value, within SQS's 38 significant digits and -10^128 to 10^126.
+NUMBER = r"^[+-]?(?:[0-9]{1,38}|(?:[0-9]{1,19}(?:\.[0-9]{0,19})?|\.[0-9]{1,19})(?:[eE][+-]?[0-9]{1,2})?)$"
+TAG_KEY = r"^(?![Aa][Ww][Ss]:)[\s\S]{1,128}$"
+MAX_MOVE_RATE = 500
+
+
+def integer(minimum, maximum, description=None):
+    """A JSON integer (not a string or a boolean) from minimum to maximum."""
+    return Annotated[StrictInt, Field(ge=minimum, le=maximum, description=description)]
+
+
+Tags = Annotated[
+    dict[Annotated[str, Field(pattern=TAG_KEY)], Annotated[str, Field(max_length=256)]],
+    Field(max_length=50, json_schema_extra={"additionalProperties": False}),
+]
+Flag = StrictBool | Literal["true", "false"]
+JsonText = str | dict
+QueueName = Annotated[str, Field(pattern=QUEUE_NAME, description="A FIFO queue's ends in .fifo.")]
+
+
+class Strict(Schema):
+    """A request shape: unknown fields are refused, patterns may look ahead."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class Changes(Strict):
+    """A request shape that asks for a change: at least one of its fields must be given."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _asks_for_something(self):
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
 
 
 class Error(Schema):
@@ -23,20 +77,56 @@ class Error(Schema):
 # Queues
 
 
-class QueueCreate(Schema):
-    name: str
-    attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict,
-        description='SQS queue attributes, e.g. {"VisibilityTimeout": 60}; RedrivePolicy may '
-        "be given as an object.",
+class QueueAttributeSet(Strict):
+    """SQS's settable queue attributes; leave one out to keep its default (or current value)."""
+
+    DelaySeconds: integer(0, 900) = None
+    MaximumMessageSize: integer(1024, 1_048_576) = None
+    MessageRetentionPeriod: integer(60, 1_209_600) = None
+    ReceiveMessageWaitTimeSeconds: integer(0, 20) = None
+    VisibilityTimeout: integer(0, 43_200) = None
+    Policy: JsonText = Field(None, description="An IAM policy, as JSON text or an object.")
+    RedrivePolicy: JsonText = Field(
+        None,
+        description='{"deadLetterTargetArn": ..., "maxReceiveCount": ...}, as JSON text or an '
+        "object; the dead-letter queue must exist and be of the same type.",
     )
-    tags: dict[str, str] = Field(default_factory=dict)
+    RedriveAllowPolicy: JsonText = Field(None, description="As JSON text or an object.")
+    KmsMasterKeyId: str = None
+    KmsDataKeyReusePeriodSeconds: integer(60, 86_400) = None
+    SqsManagedSseEnabled: Flag = None
+    ContentBasedDeduplication: Flag = Field(None, description="FIFO queues only.")
+    DeduplicationScope: Literal["messageGroup", "queue"] = Field(
+        None, description="FIFO queues only."
+    )
+    FifoThroughputLimit: Literal["perQueue", "perMessageGroupId"] = Field(
+        None, description="FIFO queues only."
+    )
 
 
-class QueueUpdate(Schema):
-    attributes: dict[str, AttributeValue] | None = None
-    tags: dict[str, str] | None = Field(None, description="Merged into the queue's tags.")
-    remove_tags: list[str] | None = None
+class QueueAttributeChanges(Changes, QueueAttributeSet):
+    """Queue attributes to change: at least one."""
+
+
+class QueueAttributes(QueueAttributeSet):
+    FifoQueue: Flag = Field(None, description="The name must end in .fifo; it cannot change.")
+
+
+class QueueCreate(Strict):
+    name: QueueName
+    attributes: QueueAttributes = Field(
+        default_factory=QueueAttributes,
+        description='e.g. {"VisibilityTimeout": 60}. A name ending in .fifo makes a FIFO queue.',
+    )
+    tags: Tags = Field(default_factory=dict)
+
+
+class QueueUpdate(Changes):
+    attributes: QueueAttributeChanges = None
+    tags: Annotated[Tags, Field(min_length=1)] = Field(
+        None, description="Merged into the queue's tags."
+    )
+    remove_tags: Annotated[list[str], Field(min_length=1)] = None
 
 
 class QueueSummary(Schema):
@@ -74,27 +164,64 @@ class QueueDetail(QueueSummary):
 # Messages
 
 
-class MessageAttribute(Schema):
-    DataType: str = Field(description="String, Number or Binary, optionally with a .suffix.")
-    StringValue: str | None = None
-    BinaryValue: str | None = Field(None, description="Base64.")
+def data_type(base):
+    """A message attribute's DataType: the base type, optionally with a .suffix."""
+    return Annotated[
+        str,
+        Field(
+            pattern=rf"^{base}(?:\.[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+)?$",
+            max_length=256,
+        ),
+    ]
 
 
-class SendMessage(Schema):
-    body: str
-    message_attributes: dict[str, MessageAttribute] = Field(default_factory=dict)
-    delay_seconds: int | None = None
-    group_id: str | None = None
-    deduplication_id: str | None = None
-    trace_header: str | None = Field(None, description="The AWSTraceHeader system attribute.")
+class StringAttribute(Strict):
+    DataType: data_type("String") = Field(description="String, or String.<suffix>.")
+    StringValue: Annotated[str, Field(pattern=NON_EMPTY_TEXT)]
+
+
+class NumberAttribute(Strict):
+    DataType: data_type("Number") = Field(description="Number, or Number.<suffix>.")
+    StringValue: Annotated[str, Field(pattern=NUMBER)] = Field(
+        description="Up to 38 significant digits, from -10^128 to 10^126."
+    )
+
+
+class BinaryAttribute(Strict):
+    DataType: data_type("Binary") = Field(description="Binary, or Binary.<suffix>.")
+    BinaryValue: Annotated[str, Field(pattern=BASE64)] = Field(description="Base64.")
+
+
+MessageAttribute = StringAttribute | NumberAttribute | BinaryAttribute
+MessageAttributes = Annotated[
+    dict[Annotated[str, Field(pattern=ATTRIBUTE_NAME)], MessageAttribute],
+    Field(max_length=10, json_schema_extra={"additionalProperties": False}),
+]
+
+
+class SendMessage(Strict):
+    body: Annotated[str, Field(pattern=NON_EMPTY_TEXT)] = Field(
+        description="Up to 1 MiB of UTF-8 with the message attributes."
+    )
+    message_attributes: MessageAttributes = Field(default_factory=dict)
+    delay_seconds: integer(0, 900) | None = Field(None, description="Default: the queue's.")
+    group_id: Annotated[str, Field(pattern=FIFO_ID)] | None = Field(
+        None, description="FIFO queues only, and required there."
+    )
+    deduplication_id: Annotated[str, Field(pattern=FIFO_ID)] | None = Field(
+        None, description="FIFO queues only."
+    )
+    trace_header: Annotated[str, Field(pattern=NON_EMPTY_TEXT)] | None = Field(
+        None, description="The AWSTraceHeader system attribute."
+    )
 
 
 class SendBatchEntry(SendMessage):
-    id: str
+    id: Annotated[str, Field(pattern=BATCH_ENTRY_ID)] = Field(description="Unique in the batch.")
 
 
-class SendBatch(Schema):
-    entries: list[SendBatchEntry]
+class SendBatch(Strict):
+    entries: Annotated[list[SendBatchEntry], Field(min_length=1, max_length=10)]
 
 
 class SentMessage(Schema):
@@ -120,11 +247,11 @@ class SendBatchResult(Schema):
     failed: list[BatchFailure]
 
 
-class Receive(Schema):
-    max_messages: int = Field(1, description="1 to 10.")
-    visibility_timeout: int | None = Field(None, description="Default: the queue's.")
-    wait_seconds: int | None = Field(
-        None, ge=0, le=20, description="Long poll up to 20 s; default: the queue's."
+class Receive(Strict):
+    max_messages: integer(1, 10) = 1
+    visibility_timeout: integer(0, 43_200) | None = Field(None, description="Default: the queue's.")
+    wait_seconds: integer(0, 20) | None = Field(
+        None, description="Long poll up to 20 s; default: the queue's."
     )
 
 
@@ -142,8 +269,10 @@ class ReceiveResult(Schema):
     messages: list[ReceivedMessage]
 
 
-class ChangeVisibility(Schema):
-    visibility_timeout: int = Field(description="Seconds from now, 0 to 43200.")
+class ChangeVisibility(Strict):
+    visibility_timeout: integer(0, 43_200) = Field(
+        description="Seconds from now; at most 12 hours after the message was received."
+    )
 
 
 class PurgeResult(Schema):
@@ -190,11 +319,11 @@ class PeekPage(Schema):
 # Redrive (message move tasks)
 
 
-class StartMoveTask(Schema):
-    destination: str | None = Field(
+class StartMoveTask(Strict):
+    destination: QueueName | None = Field(
         None, description="A queue name; default: each message's original source queue."
     )
-    max_messages_per_second: int | None = None
+    max_messages_per_second: integer(1, MAX_MOVE_RATE) | None = None
 
 
 class MoveTask(Schema):

@@ -134,12 +134,12 @@ def test_delivery_policy_may_be_given_as_an_object(rest, topic_name):
 def test_create_topic_with_unknown_attribute_is_refused(rest, topic_name):
     response = rest.post("/topics", json={"name": topic_name, "attributes": {"Colour": "blue"}})
 
-    body = assert_error(response, 400, "InvalidParameter")
-    assert body["message"] == "Invalid parameter: AttributeName"
+    body = assert_error(response, 400, "ValidationError")
+    assert body["errors"][0]["loc"][-1] == "Colour"
 
 
 def test_create_topic_with_invalid_name_is_refused(rest):
-    assert_error(rest.post("/topics", json={"name": "no spaces"}), 400, "InvalidParameter")
+    assert_error(rest.post("/topics", json={"name": "no spaces"}), 400, "ValidationError")
 
 
 def test_create_topic_without_a_name_is_a_validation_error(rest):
@@ -216,11 +216,14 @@ def test_update_topic_changes_nothing_when_an_attribute_is_refused(rest, topic_n
 
     response = rest.patch(
         f"/topics/{topic_name}",
-        json={"attributes": {"DisplayName": "After", "SignatureVersion": "3"}, "tags": {"a": "b"}},
+        json={
+            "attributes": {"DisplayName": "After", "ContentBasedDeduplication": True},
+            "tags": {"a": "b"},
+        },
     )
 
     body = assert_error(response, 400, "InvalidParameter")
-    assert "SignatureVersion" in body["message"]
+    assert "ContentBasedDeduplication" in body["message"]
     topic = rest.get(f"/topics/{topic_name}").json()
     assert topic["attributes"]["DisplayName"] == "Before"
     assert topic["tags"] == {}
@@ -229,7 +232,7 @@ def test_update_topic_changes_nothing_when_an_attribute_is_refused(rest, topic_n
 def test_update_topic_with_nothing_to_change_is_refused(rest, topic_name):
     create_topic(rest, topic_name)
 
-    assert_error(rest.patch(f"/topics/{topic_name}", json={}), 400, "InvalidParameter")
+    assert_error(rest.patch(f"/topics/{topic_name}", json={}), 400, "ValidationError")
 
 
 def test_update_unknown_topic_is_not_found(rest):
@@ -326,12 +329,9 @@ def test_subscribe_with_unknown_protocol_is_refused(rest, topic_name):
         f"/topics/{topic_name}/subscriptions", json={"protocol": "sms", "endpoint": "+1555"}
     )
 
-    body = assert_error(response, 400, "InvalidParameter")
-    assert "does not support this protocol" in body["message"]
-    assert (
-        "sms subscriptions are not supported by Roost"
-        in assert_error(sms, 400, "InvalidParameter")["message"]
-    )
+    body = assert_error(response, 400, "ValidationError")
+    assert body["errors"][0]["loc"][-1] == "protocol"
+    assert assert_error(sms, 400, "ValidationError")["errors"][0]["loc"][-1] == "protocol"
 
 
 def test_subscribe_to_unknown_topic_is_not_found(rest):
@@ -468,9 +468,9 @@ def test_publish_empty_message_is_refused(rest, topic_name):
     create_topic(rest, topic_name)
 
     body = assert_error(
-        rest.post(f"/topics/{topic_name}/publish", json={"message": ""}), 400, "InvalidParameter"
+        rest.post(f"/topics/{topic_name}/publish", json={"message": ""}), 400, "ValidationError"
     )
-    assert body["message"] == "Invalid parameter: Empty message"
+    assert body["errors"][0]["loc"][-1] == "message"
 
 
 def test_publish_with_invalid_binary_attribute_is_refused(rest, topic_name):
@@ -484,8 +484,8 @@ def test_publish_with_invalid_binary_attribute_is_refused(rest, topic_name):
         },
     )
 
-    body = assert_error(response, 400, "InvalidParameter")
-    assert "'blob'" in body["message"]
+    body = assert_error(response, 400, "ValidationError")
+    assert "blob" in body["message"]
 
 
 def test_publish_to_unknown_topic_is_not_found(rest):
@@ -502,7 +502,7 @@ def test_publish_batch_reports_each_entry(rest, topic_name):
         json={
             "entries": [
                 {"id": "ok", "message": "one"},
-                {"id": "bad", "message": "two", "subject": "line\nbreak"},
+                {"id": "bad", "message": "not json", "message_structure": "json"},
             ]
         },
     )
@@ -519,7 +519,7 @@ def test_publish_batch_reports_each_entry(rest, topic_name):
             "sender_fault": True,
         }
     ]
-    assert body["failed"][0]["message"].startswith("Invalid parameter: Subject")
+    assert body["failed"][0]["message"].startswith("Invalid parameter: Message Structure")
 
 
 def test_publish_batch_of_eleven_is_refused(rest, topic_name):
@@ -528,7 +528,7 @@ def test_publish_batch_of_eleven_is_refused(rest, topic_name):
 
     response = rest.post(f"/topics/{topic_name}/publish/batch", json={"entries": entries})
 
-    assert_error(response, 400, "TooManyEntriesInBatchRequest")
+    assert_error(response, 400, "ValidationError")
 
 
 # The delivery log
