@@ -162,15 +162,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# Two queues, so a slow or dead webhook never holds up a delivery into a Roost queue: "celery"
-# (queue deliveries, sweeps, move tasks) and "outbound" (HTTP(S) and email sends, which wait on
-# the network; the Procfile serves it with a worker of threads). A worker started without -Q
-# consumes both.
+# Three queues, so a slow or dead webhook never holds up a delivery into a Roost queue, and a
+# redrive never holds up either: "celery" (queue deliveries, sweeps), "outbound" (HTTP(S) and
+# email sends, which wait on the network; the Procfile serves it with a worker of threads) and
+# "moves" (message move task steps: one batch each, the next queued with a countdown that keeps
+# to the task's rate; the Procfile's worker serves it next to "celery"). A worker started
+# without -Q consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"), Queue("moves"))
 CELERY_TASK_ROUTES = {
     "notifications.tasks.attempt_deliveries": {"queue": "outbound"},
     "notifications.tasks.send_confirmation": {"queue": "outbound"},
+    "queues.tasks.run_message_move_task": {"queue": "moves"},
     "notifications.tasks.send_unsubscribe_confirmation": {"queue": "outbound"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -256,16 +256,58 @@ def change_visibility(queue_id, pk, token, visible_at):
         return cursor.rowcount == 1
 
 
-def delete_all(queue_id, sent_before=None):
-    """Delete a queue's messages (all, or those sent before a time); return the count."""
+# Rows one purge, delete-queue or retention statement deletes: SQLite holds its one write lock
+# for a few milliseconds per batch, and a PostgreSQL statement locks at most this many rows.
+DELETE_BATCH = 1000
+_NO_LIMIT = 2**62
+
+# Oldest first along (queue_id, sent_at, id), starting after the last batch's last key, so no
+# batch walks again over what the ones before it deleted (on PostgreSQL their index entries stay
+# until vacuum).
+_DELETE_BATCH = (
+    f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {TABLE} WHERE queue_id = %s "
+    "AND sent_at >= %s AND (sent_at > %s OR id > %s) AND sent_at <= %s AND id <= %s "
+    "ORDER BY sent_at, id LIMIT %s) RETURNING sent_at, id"
+)
+
+
+def delete_batch(queue_id, after=None, *, sent_before=None, max_id=None, limit=DELETE_BATCH):
+    """Delete up to `limit` of a queue's messages, oldest first, from after the (sent_at, id)
+    key `after`, sent at or before `sent_before` and with ids up to `max_id`.
+
+    Returns (how many were deleted, the key to continue after, or None once none are left).
+    One statement: outside a transaction it commits on its own.
+    """
+    sent_at, pk = after or (-1, -1)
     with _cursor() as cursor:
-        if sent_before is None:
-            cursor.execute(_sql(f"DELETE FROM {TABLE} WHERE queue_id = %s"), [queue_id])
-        else:
-            cursor.execute(
-                _sql(f"DELETE FROM {TABLE} WHERE queue_id = %s AND sent_at <= %s"),
-                [queue_id, sent_before],
-            )
+        cursor.execute(
+            _sql(_DELETE_BATCH),
+            [
+                queue_id,
+                sent_at,
+                sent_at,
+                pk,
+                _NO_LIMIT if sent_before is None else sent_before,
+                _NO_LIMIT if max_id is None else max_id,
+                limit,
+            ],
+        )
+        keys = cursor.fetchall()
+    if len(keys) < limit:
+        return len(keys), None
+    return len(keys), max(keys)
+
+
+def clear_dead_letter_source(queue_id, limit=DELETE_BATCH):
+    """Forget, on up to `limit` dead letters, that they came from this queue; return how many."""
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"UPDATE {TABLE} SET dead_letter_source_id = NULL WHERE id IN (SELECT id FROM "
+                f"{TABLE} WHERE dead_letter_source_id = %s LIMIT %s)"
+            ),
+            [queue_id, limit],
+        )
         return cursor.rowcount
 
 

@@ -116,8 +116,16 @@ class Message(models.Model):
                 name="message_group_idx",
                 condition=~models.Q(group_id=""),
             ),
-            # The retention sweep and redrive walk a queue's messages by age.
-            models.Index(fields=["queue", "sent_at"], name="message_sent_idx"),
+            # The retention sweep, purge and delete-queue walk a queue's messages by age in
+            # batches, each starting where the last ended (keyset on sent_at, id).
+            models.Index(fields=["queue", "sent_at", "id"], name="message_sent_id_idx"),
+            # Deleting a queue clears DeadLetterQueueSourceArn of the messages it dead-lettered;
+            # only dead letters carry one, so the index stays small and sends skip it.
+            models.Index(
+                fields=["dead_letter_source"],
+                name="message_dead_letter_source_idx",
+                condition=models.Q(dead_letter_source__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -141,6 +149,8 @@ class DeduplicationRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["queue", "key"], name="dedup_unique_key"),
         ]
+        # The retention sweep deletes lapsed records by expiry.
+        indexes = [models.Index(fields=["expires_at"], name="dedup_expires_idx")]
 
     def __str__(self):
         return self.message_id
@@ -214,6 +224,14 @@ class MessageMoveTask(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [
+            # The resume sweep looks for active tasks whose steps stopped; finished tasks pile up.
+            models.Index(
+                fields=["heartbeat_at"],
+                name="move_task_active_idx",
+                condition=models.Q(status__in=["RUNNING", "CANCELLING"]),
+            ),
+        ]
 
     def __str__(self):
         return self.task_handle

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from console import caps
@@ -287,9 +287,13 @@ def _refuse_recently_deleted(name):
 
 
 def delete_queue(queue):
+    # The messages go first, a batch per statement, so no write lock is held for long; the last
+    # transaction then deletes what was sent meanwhile (a few at most) with the queue itself.
+    delete_messages_in_batches(queue.id)
+    while message_sql.clear_dead_letter_source(queue.id) == message_sql.DELETE_BATCH:
+        pass
     now = now_ms()
     with transaction.atomic():
-        message_sql.delete_all(queue.id)
         Queue.objects.filter(pk=queue.pk).delete()
         # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
         DeletedQueueName.objects.filter(deleted_at__lte=now - RECREATE_AFTER_DELETE_MS).delete()
@@ -492,8 +496,33 @@ def purge_queue(queue):
             )
         locked.purged_at = now
         locked.save(update_fields=["purged_at"])
-        deleted = message_sql.delete_all(queue.id)
-    return deleted
+        # SQS deletes the messages sent before the call: ids are handed out in order, so those
+        # sent from here on have higher ones and stay.
+        horizon = Message.objects.aggregate(top=Max("id"))["top"]
+    if horizon is None:
+        return 0
+    return delete_messages_in_batches(queue.id, max_id=horizon)
+
+
+def delete_messages_in_batches(queue_id, *, sent_before=None, max_id=None, deadline=None):
+    """Delete a queue's messages (those sent at or before `sent_before`, with ids up to `max_id`)
+    a batch per statement, oldest first; return how many, or stop early past `deadline`.
+
+    Each batch commits on its own. On SQLite the loop then pauses as long as the batch took, so
+    writers waiting for the one write lock (a send to another queue) get it between batches
+    instead of waiting out the whole delete; PostgreSQL locks only the rows deleted.
+    """
+    deleted, after = 0, None
+    while True:
+        started = time.monotonic()
+        count, after = message_sql.delete_batch(
+            queue_id, after, sent_before=sent_before, max_id=max_id
+        )
+        deleted += count
+        if after is None or (deadline is not None and time.monotonic() > deadline):
+            return deleted
+        if connection.vendor == "sqlite":
+            time.sleep(time.monotonic() - started)
 
 
 # Sending -------------------------------------------------------------------------------------
@@ -1108,38 +1137,76 @@ def cancel_message_move_task(task_handle):
 
 
 MOVE_BATCH = 100
+_ACTIVE = (MessageMoveTask.Status.RUNNING, MessageMoveTask.Status.CANCELLING)
 
 
-def move_messages_step(task):
-    """Move one batch of a task's messages; return False once the task has finished."""
-    task.refresh_from_db()
-    if task.status == MessageMoveTask.Status.CANCELLING:
-        _finish_task(task, MessageMoveTask.Status.CANCELLED)
-        return False
-    if task.status != MessageMoveTask.Status.RUNNING:
-        return False
-    batch = min(MOVE_BATCH, task.max_messages_per_second or MOVE_BATCH)
-    now = now_ms()
+@dataclass
+class NextMoveStep:
+    """What the next step of a move task needs: its chain's stamp, where to go on, when."""
+
+    # The heartbeat this step left: the next step runs only if it is still there, so one chain
+    # of steps runs per task even when a resume started a second one.
+    heartbeat: int
+    # The (sent_at, id) of the last message moved: the next batch starts after it.
+    after: list
+    # Seconds to wait before the next step, to keep to MaxNumberOfMessagesPerSecond.
+    countdown: float
+
+
+def move_messages_step(task_id, heartbeat=None, after=None):
+    """Move one batch of a task's messages; return the next step, or None if none is to run.
+
+    `heartbeat` is the stamp the previous step of this chain left (None: take the task over, as
+    a resume does). A chain that finds another stamp stops: the task was resumed elsewhere.
+    """
+    started = time.monotonic()
+    task = MessageMoveTask.objects.filter(pk=task_id).first()
+    if task is None or not task.is_active:
+        return None
+    if heartbeat is None:
+        heartbeat = task.heartbeat_at
+    now = max(now_ms(), heartbeat + 1)
     with transaction.atomic():
+        # The claim comes first: its row lock (PostgreSQL) or the write lock (SQLite) keeps any
+        # other step of this task waiting until this one commits, and then finding a new stamp.
+        claimed = MessageMoveTask.objects.filter(
+            pk=task_id, heartbeat_at=heartbeat, status__in=_ACTIVE
+        ).update(heartbeat_at=now)
+        if not claimed:
+            return None
+        task.refresh_from_db()
+        if task.status == MessageMoveTask.Status.CANCELLING:
+            _finish_task(task, MessageMoveTask.Status.CANCELLED)
+            return None
+        rate = task.max_messages_per_second
+        messages = Message.objects.filter(
+            queue_id=task.source_queue_id, id__lte=task.last_message_pk
+        )
+        if after:
+            last_sent, last_id = after
+            messages = messages.filter(
+                Q(sent_at__gt=last_sent) | Q(sent_at=last_sent, id__gt=last_id),
+                sent_at__gte=last_sent,
+            )
         messages = list(
-            Message.objects.filter(queue_id=task.source_queue_id, id__lte=task.last_message_pk)
-            .order_by("id")
-            .values("id", "dead_letter_source_id")[:batch]
+            messages.order_by("sent_at", "id").values_list(
+                "id", "sent_at", "dead_letter_source_id"
+            )[: min(MOVE_BATCH, rate or MOVE_BATCH)]
         )
         if not messages:
             _finish_task(task, MessageMoveTask.Status.COMPLETED)
-            return False
+            return None
         by_destination = {}
-        for message in messages:
-            destination = task.destination_queue_id or message["dead_letter_source_id"]
-            by_destination.setdefault(destination, []).append(message["id"])
+        for pk, _sent_at, dead_letter_source_id in messages:
+            destination = task.destination_queue_id or dead_letter_source_id
+            by_destination.setdefault(destination, []).append(pk)
         if None in by_destination:
             _finish_task(
                 task,
                 MessageMoveTask.Status.FAILED,
                 "The source queue of a message no longer exists; choose a DestinationArn.",
             )
-            return False
+            return None
         live = set(Queue.objects.filter(pk__in=by_destination).values_list("pk", flat=True))
         if live != set(by_destination):
             _finish_task(
@@ -1147,15 +1214,16 @@ def move_messages_step(task):
                 MessageMoveTask.Status.FAILED,
                 "The destination queue no longer exists.",
             )
-            return False
+            return None
         moved = 0
         for destination, ids in by_destination.items():
             moved += _redrive(ids, task.source_queue_id, destination, now)
         MessageMoveTask.objects.filter(pk=task.pk).update(
-            approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved,
-            heartbeat_at=now,
+            approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved
         )
-    return True
+    countdown = len(messages) / rate - (time.monotonic() - started) if rate else 0.0
+    last_pk, last_sent, _ = messages[-1]
+    return NextMoveStep(heartbeat=now, after=[last_sent, last_pk], countdown=max(0.0, countdown))
 
 
 def _redrive(ids, source_id, destination_id, now):
@@ -1178,20 +1246,6 @@ def _finish_task(task, status, reason=""):
     MessageMoveTask.objects.filter(pk=task.pk).update(
         status=status, failure_reason=reason, finished_at=now_ms(), heartbeat_at=now_ms()
     )
-
-
-def run_message_move_task(task_id, deadline=None):
-    """Move a task's messages batch by batch at its rate until done, cancelled or past deadline."""
-    task = MessageMoveTask.objects.filter(pk=task_id).select_related("source_queue").first()
-    if task is None:
-        return
-    while deadline is None or time.monotonic() < deadline:
-        started = time.monotonic()
-        if not move_messages_step(task):
-            return
-        if task.max_messages_per_second:
-            # Each step moves at most one second's worth at the task's rate.
-            time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
 def stalled_move_task_ids(stale_after_ms=60_000):
@@ -1259,18 +1313,18 @@ def redrive_messages(source, message_ids, destination=None):
 # Housekeeping --------------------------------------------------------------------------------
 
 
-def sweep_expired_messages():
-    """Delete messages past their queue's retention and lapsed de-duplication records."""
+def sweep_expired_messages(deadline=None):
+    """Delete messages past their queue's retention and lapsed de-duplication records, in
+    batches; return (how many messages, whether it stopped at `deadline` with more to do)."""
     now = now_ms()
     deleted = 0
     for queue in Queue.objects.only("id", "message_retention_period"):
-        deleted += message_sql.delete_all(queue.id, sent_before=retention_cutoff(queue, now))
-    DeduplicationRecord.objects.filter(expires_at__lte=now).delete()
-    return deleted
-
-
-def task_is_active(task_id):
-    return MessageMoveTask.objects.filter(
-        pk=task_id,
-        status__in=[MessageMoveTask.Status.RUNNING, MessageMoveTask.Status.CANCELLING],
-    ).exists()
+        deleted += delete_messages_in_batches(
+            queue.id, sent_before=retention_cutoff(queue, now), deadline=deadline
+        )
+        if deadline is not None and time.monotonic() > deadline:
+            return deleted, True
+    lapsed = DeduplicationRecord.objects.filter(expires_at__lte=now)
+    while ids := list(lapsed.values_list("pk", flat=True)[: message_sql.DELETE_BATCH]):
+        DeduplicationRecord.objects.filter(pk__in=ids).delete()
+    return deleted, False

@@ -11,16 +11,23 @@ from queues.models import Queue
 
 logger = logging.getLogger("roost.move_tasks")
 
-# A task run hands over to a fresh one after this long, so no worker is held for hours and a
-# deploy can stop workers between batches without losing the task (it resumes from the rows).
-MOVE_RUN_SECONDS = 120
+# A retention sweep works this long, then hands over to a fresh run, so it holds a worker slot
+# for seconds however many messages expired at once.
+SWEEP_RUN_SECONDS = 5
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def run_message_move_task(task_id):
-    service.run_message_move_task(task_id, deadline=time.monotonic() + MOVE_RUN_SECONDS)
-    if service.task_is_active(task_id):
-        run_message_move_task.delay(task_id)
+def run_message_move_task(task_id, heartbeat=None, after=None):
+    """Move one batch, then queue the next step with a countdown that keeps to the task's rate.
+
+    A worker slot is held for one batch, never for the wait between batches, and a deploy can
+    stop workers between steps: the resume sweep starts the task again from its rows.
+    """
+    step = service.move_messages_step(task_id, heartbeat, after)
+    if step is not None:
+        run_message_move_task.apply_async(
+            (task_id, step.heartbeat, step.after), countdown=step.countdown or None
+        )
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -45,7 +52,9 @@ def _resume_move_tasks_on_start(sender=None, **kwargs):
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_expired_messages():
-    service.sweep_expired_messages()
+    _deleted, more = service.sweep_expired_messages(time.monotonic() + SWEEP_RUN_SECONDS)
+    if more:
+        sweep_expired_messages.apply_async(countdown=1)
 
 
 @shared_task(acks_late=True, ignore_result=True)
