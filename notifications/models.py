@@ -66,6 +66,13 @@ class Subscription(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["topic", "status"], name="subscription_topic_idx")]
+        constraints = [
+            # Subscribe is idempotent: two concurrent calls for one endpoint make one subscription
+            # (and so one delivery of each message), whichever process answers them.
+            models.UniqueConstraint(
+                fields=["topic", "protocol", "endpoint"], name="subscription_unique_endpoint"
+            ),
+        ]
 
     def __str__(self):
         return self.arn

@@ -52,6 +52,9 @@ MAX_PUBLISH_BYTES = 262_144
 MAX_BATCH_ENTRIES = 10
 MAX_TAGS = 50
 PAGE_SIZE = 100
+# What Subscription.endpoint holds, counted in bytes so that (topic, protocol, endpoint) always
+# fits PostgreSQL's unique index (an index entry must stay under 2,704 bytes).
+MAX_ENDPOINT_BYTES = 2048
 DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000
 # SNS keeps a confirmation token valid for three days.
 CONFIRMATION_TOKEN_TTL_MS = 3 * 24 * 3600 * 1000
@@ -304,20 +307,31 @@ def create_topic(name, attributes=None, tags=None):
     topic.tags = _validate_tags(tags or {})
     existing = Topic.objects.filter(name=name).first()
     if existing is not None:
-        if _topic_settings(existing, attributes) != _topic_settings(topic, attributes):
-            raise InvalidParameter(
-                "Invalid parameter: Attributes Reason: Topic already exists with different "
-                "attributes"
-            )
-        if tags and any(existing.tags.get(key) != value for key, value in tags.items()):
-            raise InvalidParameter(
-                "Invalid parameter: Tags Reason: Topic already exists with different tags"
-            )
-        return existing
-    with transaction.atomic():
-        caps.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
+        return _existing_topic(existing, topic, attributes, tags)
+    try:
+        with transaction.atomic():
+            caps.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
+    except IntegrityError:
+        # Another request created it since the check above: answer as if it had been first.
+        existing = Topic.objects.filter(name=name).first()
+        if existing is None:
+            return create_topic(name, attributes, tags)
+        return _existing_topic(existing, topic, attributes, tags)
     topic_cache.forget(name)
     return topic
+
+
+def _existing_topic(existing, asked, attributes, tags):
+    """CreateTopic's answer for a name taken: the topic, unless asked differs from it."""
+    if _topic_settings(existing, attributes) != _topic_settings(asked, attributes):
+        raise InvalidParameter(
+            "Invalid parameter: Attributes Reason: Topic already exists with different attributes"
+        )
+    if tags and any(existing.tags.get(key) != value for key, value in tags.items()):
+        raise InvalidParameter(
+            "Invalid parameter: Tags Reason: Topic already exists with different tags"
+        )
+    return existing
 
 
 def _topic_settings(topic, attributes):
@@ -421,16 +435,38 @@ def set_topic_attribute(topic, name, value):
 def update_topic(topic, attributes=None, tags=None, remove_tags=None):
     """Change several attributes and tags at once: all of them, or none when one is refused."""
     with transaction.atomic():
-        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        topic = _locked_topic(topic)
         for name, value in (attributes or {}).items():
             _apply_topic_attribute(topic, name, value, creating=False)
         if tags:
             topic.tags = _validate_tags(tags, topic.tags)
         if remove_tags:
             topic.tags = {key: value for key, value in topic.tags.items() if key not in remove_tags}
-        topic.save()
+        # Not subscriptions_deleted: Unsubscribe counts it up with F() while this runs.
+        topic.save(update_fields=_TOPIC_SETTINGS_FIELDS)
     topic_cache.forget(topic.name)
     return topic
+
+
+_TOPIC_SETTINGS_FIELDS = [
+    "display_name",
+    "policy",
+    "delivery_policy",
+    "signature_version",
+    "content_based_deduplication",
+    "extra_attributes",
+    "tags",
+]
+
+
+def _locked_topic(topic, missing=None):
+    """The topic's row, fresh and locked until the transaction ends (SQLite's immediate
+    transaction holds the write lock anyway); `missing` is raised if it was deleted meanwhile."""
+    locked = Topic.objects.select_for_update().filter(pk=topic.pk).first()
+    if locked is None:
+        topic_cache.forget(topic.name)
+        raise missing or NotFound("Topic does not exist")
+    return locked
 
 
 def _text(flag):
@@ -452,7 +488,7 @@ def tag_resource(arn, tags):
     if not tags:
         raise InvalidParameter("Invalid parameter: Tags Reason: no tags given")
     with transaction.atomic():
-        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        topic = _locked_topic(topic, missing=ResourceNotFound())
         topic.tags = _validate_tags(tags, topic.tags)
         topic.save(update_fields=["tags"])
     topic_cache.forget(topic.name)
@@ -461,7 +497,7 @@ def tag_resource(arn, tags):
 def untag_resource(arn, keys):
     topic = _tagged_topic(arn)
     with transaction.atomic():
-        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        topic = _locked_topic(topic, missing=ResourceNotFound())
         topic.tags = {key: value for key, value in topic.tags.items() if key not in set(keys)}
         topic.save(update_fields=["tags"])
     topic_cache.forget(topic.name)
@@ -486,6 +522,11 @@ def _validate_endpoint(topic, protocol, endpoint):
         )
     if not endpoint:
         raise InvalidParameter("Invalid parameter: Endpoint")
+    if len(endpoint.encode()) > MAX_ENDPOINT_BYTES:
+        raise InvalidParameter(
+            f"Invalid parameter: Endpoint Reason: An endpoint must be at most {MAX_ENDPOINT_BYTES} "
+            "bytes long"
+        )
     if topic.fifo_topic and protocol != "sqs":
         raise InvalidParameter(
             f"Invalid parameter: Invalid protocol type: {protocol} Reason: FIFO topics support "
@@ -586,40 +627,65 @@ def subscribe(topic, protocol, endpoint, attributes=None, return_subscription_ar
     # FilterPolicyScope first, so the policy is checked in the scope it will be used in.
     for name in sorted(attributes, key=lambda name: name != "FilterPolicyScope"):
         _apply_subscription_attribute(subscription, name, attributes[name], subscribing=True)
-    existing = (
-        Subscription.objects.select_related("topic")
-        .filter(topic=topic, protocol=protocol, endpoint=endpoint)
-        .first()
-    )
+    existing = _subscription_of(topic, protocol, endpoint)
     if existing is not None:
-        if attributes and any(
-            get_subscription_attributes(existing).get(name, "")
-            != get_subscription_attributes(subscription, saved=False).get(name, "")
-            for name in attributes
-        ):
-            raise InvalidParameter(
-                "Invalid parameter: Attributes Reason: Subscription already exists with "
-                "different attributes"
-            )
-        if not existing.is_confirmed:
-            _send_confirmation(existing)
-        return existing, _subscribe_answer(existing, return_subscription_arn)
+        return _existing_subscription(existing, subscription, attributes, return_subscription_arn)
     subscription.uuid = str(uuid.uuid4())
     subscription.unsubscribe_token = secrets.token_hex(32)
     subscription.confirmation_token = secrets.token_hex(64)
     if protocol == "sqs":
         subscription.status = Subscription.Status.CONFIRMED
         subscription.confirmation_was_authenticated = True
-    with transaction.atomic():
-        subscription.save()
-        if subscription.is_confirmed:
-            # Confirmed as it was created: the same instant, not a moment before it.
-            subscription.confirmed_at = subscription.created_at
-            subscription.save(update_fields=["confirmed_at"])
-        else:
-            _send_confirmation(subscription)
+    try:
+        with transaction.atomic():
+            subscription.save()
+            if subscription.is_confirmed:
+                # Confirmed as it was created: the same instant, not a moment before it.
+                subscription.confirmed_at = subscription.created_at
+                subscription.save(update_fields=["confirmed_at"])
+            else:
+                _send_confirmation(subscription)
+    except IntegrityError:
+        # A concurrent Subscribe of the same endpoint won the unique constraint (or the topic
+        # was deleted meanwhile): answer as if this call had come second.
+        existing = _subscription_of(topic, protocol, endpoint)
+        if existing is not None:
+            return _existing_subscription(
+                existing, subscription, attributes, return_subscription_arn
+            )
+        if not Topic.objects.filter(pk=topic.pk).exists():
+            topic_cache.forget(topic.name)
+            raise NotFound("Topic does not exist") from None
+        return subscribe(topic, protocol, endpoint, attributes, return_subscription_arn)
     topic_cache.forget(topic.name)
     return subscription, _subscribe_answer(subscription, return_subscription_arn)
+
+
+def _subscription_of(topic, protocol, endpoint):
+    return (
+        Subscription.objects.select_related("topic")
+        .filter(topic=topic, protocol=protocol, endpoint=endpoint)
+        .first()
+    )
+
+
+def _existing_subscription(existing, asked, attributes, return_subscription_arn):
+    """Subscribe's answer when the endpoint is subscribed already: SNS's idempotent rule.
+
+    Only the attributes the call names are compared; any that differ refuse the call.
+    """
+    if attributes and any(
+        get_subscription_attributes(existing).get(name, "")
+        != get_subscription_attributes(asked, saved=False).get(name, "")
+        for name in attributes
+    ):
+        raise InvalidParameter(
+            "Invalid parameter: Attributes Reason: Subscription already exists with different "
+            "attributes"
+        )
+    if not existing.is_confirmed:
+        _send_confirmation(existing)
+    return existing, _subscribe_answer(existing, return_subscription_arn)
 
 
 def _subscribe_answer(subscription, return_subscription_arn):
@@ -631,12 +697,18 @@ def _subscribe_answer(subscription, return_subscription_arn):
 def _send_confirmation(subscription):
     """Ask for a confirmation message after commit; a fresh token if the old one expired."""
     now = now_ms()
+    changes = {"confirmation_sent_at": 0}
     if subscription.confirmation_sent_at and (
         now - subscription.confirmation_sent_at > CONFIRMATION_TOKEN_TTL_MS
     ):
-        subscription.confirmation_token = secrets.token_hex(64)
-    subscription.confirmation_sent_at = 0
-    subscription.save(update_fields=["confirmation_token", "confirmation_sent_at"])
+        changes["confirmation_token"] = secrets.token_hex(64)
+    # One UPDATE, and only while pending: a subscription confirmed or unsubscribed since it was
+    # read needs no message (and a save of the stale row would fail or undo the confirmation).
+    pending = Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PENDING)
+    if not pending.update(**changes):
+        return
+    for name, value in changes.items():
+        setattr(subscription, name, value)
     subscription_id = subscription.pk
     transaction.on_commit(lambda: dispatch.confirmation(subscription_id))
 
@@ -646,31 +718,37 @@ def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_u
     topic = get_topic(topic_arn)
     if not token:
         raise InvalidParameter("Invalid parameter: Token")
-    subscription = (
-        Subscription.objects.select_related("topic")
-        .filter(topic=topic, confirmation_token=token)
-        .first()
-    )
-    if subscription is None:
-        subscription = _restore(topic, token, authenticated)
-    if subscription is None:
-        raise InvalidParameter("Invalid parameter: Token")
-    if subscription.is_confirmed:
-        return subscription
-    if (
-        subscription.confirmation_sent_at
-        and now_ms() - subscription.confirmation_sent_at > CONFIRMATION_TOKEN_TTL_MS
-    ):
-        raise InvalidParameter("Invalid parameter: Token Reason: the token has expired")
-    subscription.status = Subscription.Status.CONFIRMED
-    subscription.confirmed_at = timezone.now()
-    subscription.confirmation_was_authenticated = authenticated
-    if authenticate_on_unsubscribe:
-        subscription.extra_attributes = {
-            **subscription.extra_attributes,
-            "AuthenticateOnUnsubscribe": "true",
-        }
-    subscription.save()
+    with transaction.atomic():
+        # Locked, and only the confirmation's fields written: an attribute change made while
+        # this runs is kept, and two confirmations of one subscription confirm it once.
+        subscription = (
+            Subscription.objects.select_related("topic")
+            .select_for_update(of=("self",))
+            .filter(topic=topic, confirmation_token=token)
+            .first()
+        )
+        if subscription is None:
+            subscription = _restore(topic, token, authenticated)
+        if subscription is None:
+            raise InvalidParameter("Invalid parameter: Token")
+        if subscription.is_confirmed:
+            return subscription
+        if (
+            subscription.confirmation_sent_at
+            and now_ms() - subscription.confirmation_sent_at > CONFIRMATION_TOKEN_TTL_MS
+        ):
+            raise InvalidParameter("Invalid parameter: Token Reason: the token has expired")
+        subscription.status = Subscription.Status.CONFIRMED
+        subscription.confirmed_at = timezone.now()
+        subscription.confirmation_was_authenticated = authenticated
+        fields = ["status", "confirmed_at", "confirmation_was_authenticated"]
+        if authenticate_on_unsubscribe:
+            subscription.extra_attributes = {
+                **subscription.extra_attributes,
+                "AuthenticateOnUnsubscribe": "true",
+            }
+            fields.append("extra_attributes")
+        subscription.save(update_fields=fields)
     topic_cache.forget(topic.name)
     return subscription
 
@@ -840,9 +918,7 @@ def get_subscription_attributes(subscription, saved=True):
 def set_subscription_attributes(subscription, attributes):
     """Change several attributes at once: all or none, the scope before the policy it governs."""
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_related("topic").select_for_update().get(pk=subscription.pk)
-        )
+        subscription = _locked_subscription(subscription)
         scope = attributes.get("FilterPolicyScope")
         if scope is not None:
             subscription.filter_policy_scope = scope or MESSAGE_ATTRIBUTES
@@ -852,9 +928,33 @@ def set_subscription_attributes(subscription, attributes):
                 _apply_subscription_attribute(subscription, name, value, subscribing=False)
         # The final scope and policy must fit each other, whichever was set.
         parse_filter_policy(subscription.filter_policy, subscription.filter_policy_scope)
-        subscription.save()
+        subscription.save(update_fields=_SUBSCRIPTION_SETTINGS_FIELDS)
     topic_cache.forget(subscription.topic.name)
     return subscription
+
+
+# What SetSubscriptionAttributes changes; a confirmation writes its own fields beside these.
+_SUBSCRIPTION_SETTINGS_FIELDS = [
+    "raw_message_delivery",
+    "filter_policy",
+    "filter_policy_scope",
+    "delivery_policy",
+    "redrive_policy",
+    "extra_attributes",
+]
+
+
+def _locked_subscription(subscription):
+    """The subscription's row, fresh and locked until the transaction ends, or NotFound."""
+    locked = (
+        Subscription.objects.select_related("topic")
+        .select_for_update(of=("self",))
+        .filter(pk=subscription.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("Subscription does not exist")
+    return locked
 
 
 def subscription_for_unsubscribe_link(subscription_arn, token):
@@ -879,11 +979,9 @@ def subscription_for_unsubscribe_link(subscription_arn, token):
 
 def set_subscription_attribute(subscription, name, value):
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_related("topic").select_for_update().get(pk=subscription.pk)
-        )
+        subscription = _locked_subscription(subscription)
         _apply_subscription_attribute(subscription, name, value, subscribing=False)
-        subscription.save()
+        subscription.save(update_fields=_SUBSCRIPTION_SETTINGS_FIELDS)
     topic_cache.forget(subscription.topic.name)
     return subscription
 
