@@ -172,6 +172,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"), Queue("moves"))
 CELERY_TASK_ROUTES = {
     "notifications.tasks.attempt_deliveries": {"queue": "outbound"},
+    "notifications.tasks.attempt_deliveries_in_slot": {"queue": "outbound"},
     "notifications.tasks.send_confirmation": {"queue": "outbound"},
     "queues.tasks.run_message_move_task": {"queue": "moves"},
     "notifications.tasks.send_unsubscribe_confirmation": {"queue": "outbound"},
@@ -199,11 +200,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.sweep_deliveries",
         "schedule": 10.0,
         "options": {"expires": 9},
-    },
-    "prune-deliveries": {
-        "task": "notifications.tasks.prune_deliveries",
-        "schedule": 300.0,
-        "options": {"expires": 240},
     },
     "resume-message-move-tasks": {
         "task": "queues.tasks.resume_message_move_tasks",

@@ -13,17 +13,16 @@ retries and keep a log of every attempt.
 import functools
 import json
 import logging
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from console.errors import RoostError
-from notifications import delivery_policy, delivery_sql, envelopes, transports
+from notifications import delivery_policy, delivery_sql, dispatch, envelopes, throttle, transports
 from notifications.errors import InvalidParameter
 from notifications.models import (
     Delivery,
@@ -45,9 +44,6 @@ DRAIN_BATCH = 200
 ATTEMPT_LEASE_MS = 60_000
 # The sweep re-dispatches pending deliveries this overdue: their task was lost.
 STALL_MARGIN_MS = 15_000
-# Rows one sweep or prune statement touches; the sweep hands out at most this many a run.
-SWEEP_BATCH = 1000
-OUTBOUND_PROTOCOLS = ("http", "https", "email", "email-json")
 # SNS's delivery policy for email (SMTP): 2 retries 10 s apart, 10 backing off to 600 s, 38 at
 # 600 s; Roost keeps the shape with fewer attempts at the slow end.
 EMAIL_POLICY = delivery_policy.DeliveryPolicy(
@@ -63,6 +59,9 @@ EMAIL_POLICY = delivery_policy.DeliveryPolicy(
     max_retry_seconds=None,
 )
 CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
+# A send to a throttled subscription waits in its thread for a slot this close; a delivery whose
+# slot is later is handed to a task due at the slot instead, so waits never hold send threads.
+THROTTLE_WAIT_US = 1_000_000
 # HTTP(S) and email sends one attempt() makes at once; each mostly waits on the network.
 SEND_THREADS = 16
 # Keep the log of finished HTTP(S)/email deliveries, and messages nothing still owes, this long.
@@ -199,12 +198,13 @@ def _policy(delivery):
     )
 
 
-def attempt(delivery_ids):
+def attempt(delivery_ids, slots_reserved=False):
     """Make one attempt at each of these HTTP(S) or email deliveries that is due, side by side.
 
     Returns {seconds until the next attempt: [delivery ids]} for the ones that will be retried.
     The sends run in threads (they wait on the network, not the CPU); everything that touches
-    the database stays on the calling thread.
+    the database stays on the calling thread. Deliveries to throttled subscriptions take a send
+    slot first (`slots_reserved`: they took one already, and this call is their slot's time).
     """
     now = now_ms()
     due = Delivery.objects.filter(
@@ -225,7 +225,12 @@ def attempt(delivery_ids):
     deliveries = list(
         Delivery.objects.select_related("message", "subscription__topic").filter(pk__in=claimed)
     )
-    sends = [_prepared_send(delivery) for delivery in deliveries]
+    starts = {}
+    if not slots_reserved:
+        deliveries, starts = _take_slots(deliveries)
+        if not deliveries:
+            return {}
+    sends = [_paced(_prepared_send(delivery), starts.get(delivery.pk)) for delivery in deliveries]
     if len(sends) == 1:
         outcomes = [sends[0]()]
     else:
@@ -253,6 +258,48 @@ def attempt(delivery_ids):
             if delay is not None:
                 retries.setdefault(delay, []).append(delivery.pk)
     return retries
+
+
+def _take_slots(deliveries):
+    """Reserve a send slot for each delivery to a throttled HTTP(S) subscription (SNS's
+    maxReceivesPerSecond); return (the deliveries to send now, {delivery id: slot start µs}).
+
+    A delivery whose slot starts later than THROTTLE_WAIT_US from now is not sent by this call:
+    its attempt is undone and a task due at the slot sends it.
+    """
+    now = throttle.now_us()
+    now_deliveries, starts, later = [], {}, {}
+    for delivery in deliveries:
+        rate = None
+        if delivery.protocol in ("http", "https"):
+            rate = _policy(delivery).max_receives_per_second
+        if rate is None:
+            now_deliveries.append(delivery)
+            continue
+        start = throttle.reserve(delivery.subscription_id, rate, now)
+        if start - now <= THROTTLE_WAIT_US:
+            now_deliveries.append(delivery)
+            starts[delivery.pk] = start
+        else:
+            later.setdefault(start, []).append(delivery.pk)
+    for start, ids in later.items():
+        Delivery.objects.filter(pk__in=ids).update(
+            next_attempt_at=start // 1000, attempts=F("attempts") - 1
+        )
+        dispatch.attempt_in_slot(ids, countdown=(start - throttle.now_us()) / 1_000_000)
+    return now_deliveries, starts
+
+
+def _paced(send, start_us):
+    """The send, made to wait for its throttle slot when it has one."""
+    if start_us is None:
+        return send
+
+    def paced():
+        throttle.wait_until(start_us)
+        return send()
+
+    return paced
 
 
 def _after_failure(delivery, outcome):
@@ -391,7 +438,9 @@ def send_unsubscribe_confirmation(removed_id):
     RemovedSubscription.objects.filter(pk=removed.pk, sent_at=0).update(sent_at=now_ms())
     if not outcome.ok:
         logger.warning(
-            "unsubscribe confirmation to %s failed: %s", removed.endpoint, outcome.error or "refused"
+            "unsubscribe confirmation to %s failed: %s",
+            removed.endpoint,
+            outcome.error or "refused",
         )
     return outcome.ok
 
@@ -414,19 +463,9 @@ def stalled_work(margin_ms=STALL_MARGIN_MS):
     now = now_ms()
     overdue = Delivery.objects.filter(
         status=Delivery.Status.PENDING, next_attempt_at__lt=now - margin_ms
-    ).order_by()
+    )
     queues_overdue = overdue.filter(protocol="sqs").exists()
-    # Handed out again as due now: later sweeps leave them alone for the margin, and hand them
-    # out once more only if this task is lost too. The rest of a large backlog waits for the
-    # next sweep, SWEEP_BATCH at a time.
-    with transaction.atomic():
-        others = list(
-            overdue.filter(protocol__in=OUTBOUND_PROTOCOLS)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if others:
-            Delivery.objects.filter(pk__in=others).update(next_attempt_at=now)
+    others = list(overdue.exclude(protocol="sqs").order_by("id").values_list("pk", flat=True))
     # A delivery run twice is harmless, a confirmation sent twice reaches its subscriber twice:
     # only those surely lost are sent again.
     unconfirmed = list(
@@ -434,9 +473,7 @@ def stalled_work(margin_ms=STALL_MARGIN_MS):
             status=Subscription.Status.PENDING,
             confirmation_sent_at=0,
             created_at__lt=_datetime(now - max(margin_ms, STALL_MARGIN_MS)),
-        )
-        .order_by()  # by id, SQLite would walk the table rather than subscription_unsent_idx
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        ).values_list("pk", flat=True)
     )
     return queues_overdue, others, unconfirmed
 
@@ -445,68 +482,16 @@ def _datetime(ms):
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def prune_deliveries(after=None, deadline=None, now=None):
-    """Forget finished deliveries past their retention, with their attempts (and their messages,
-    if nothing else owes them), oldest first, a batch per statement.
-
-    Returns the (finished_at, id) to go on after if it stopped at `deadline`, else None.
-    """
-    now = now or now_ms()
-    while True:
-        started = time.monotonic()
-        rows = delivery_sql.finished_before(now - LOG_RETENTION_MS, after, SWEEP_BATCH)
-        if not rows:
-            return None
-        ids = [row[0] for row in rows]
-        with transaction.atomic():
-            DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
-            delivery_sql.delete(ids)
-            delivery_sql.delete_unowed_messages(
-                {row[1] for row in rows}, now - MESSAGE_RETENTION_MS
-            )
-        last_id, _message_id, last_finished = rows[-1]
-        after = [last_finished, last_id]
-        if len(rows) < SWEEP_BATCH:
-            return None
-        if _pause(started, deadline):
-            return after
-
-
-def prune_messages(after=None, deadline=None, now=None):
-    """Forget published messages past their retention that no delivery owes any more, oldest
-    first, a batch per statement; return the (published_at, id) to go on after if it stopped at
-    `deadline`, else None."""
-    now = now or now_ms()
-    while True:
-        started = time.monotonic()
-        rows = delivery_sql.published_before(now - MESSAGE_RETENTION_MS, after, SWEEP_BATCH)
-        if not rows:
-            return None
-        delivery_sql.delete_unowed_messages([row[0] for row in rows], now - MESSAGE_RETENTION_MS)
-        last_id, last_published = rows[-1]
-        after = [last_published, last_id]
-        if len(rows) < SWEEP_BATCH:
-            return None
-        if _pause(started, deadline):
-            return after
-
-
-def _pause(started, deadline):
-    """Between two batches of a prune: let waiting writers in; return whether time is up.
-
-    SQLite has one write lock and its waiters poll for it, so the prune pauses as long as the
-    batch took; PostgreSQL locks only the rows deleted.
-    """
-    if deadline is not None and time.monotonic() > deadline:
-        return True
-    if connection.vendor == "sqlite":
-        time.sleep(time.monotonic() - started)
-    return False
-
-
 def prune(now=None):
-    """Forget what the sweep tidies every run (the batched prunes above run on their own)."""
+    """Forget finished deliveries and messages nothing owes any more, after their retention."""
     now = now or now_ms()
+    DeliveryAttempt.objects.filter(delivery__finished_at__lt=now - LOG_RETENTION_MS).delete()
+    Delivery.objects.filter(
+        ~Q(status=Delivery.Status.PENDING), finished_at__lt=now - LOG_RETENTION_MS
+    ).delete()
+    PublishedMessage.objects.filter(
+        published_at__lt=now - MESSAGE_RETENTION_MS, deliveries__isnull=True
+    ).delete()
     # Past three days, an UnsubscribeConfirmation's token no longer restores anything.
     RemovedSubscription.objects.filter(unsubscribed_at__lt=now - RESTORE_WINDOW_MS).delete()
 

@@ -68,6 +68,13 @@ def attempt(delivery_ids, countdown=None):
         _send(tasks.attempt_deliveries, batch, countdown=countdown)
 
 
+def attempt_in_slot(delivery_ids, countdown):
+    """Attempt deliveries whose throttle slots are reserved, when the slots start."""
+    from notifications import tasks  # noqa: PLC0415
+
+    _send(tasks.attempt_deliveries_in_slot, list(delivery_ids), countdown=max(0, countdown))
+
+
 def confirmation(subscription_id, retry=0, countdown=None):
     from notifications import tasks  # noqa: PLC0415
 

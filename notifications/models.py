@@ -65,15 +65,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            models.Index(fields=["topic", "status"], name="subscription_topic_idx"),
-            # The delivery sweep looks for pending subscriptions whose confirmation never went out.
-            models.Index(
-                fields=["created_at"],
-                name="subscription_unsent_idx",
-                condition=models.Q(status="pending", confirmation_sent_at=0),
-            ),
-        ]
+        indexes = [models.Index(fields=["topic", "status"], name="subscription_topic_idx")]
         constraints = [
             # Subscribe is idempotent: two concurrent calls for one endpoint make one subscription
             # (and so one delivery of each message), whichever process answers them.
@@ -114,8 +106,6 @@ class PublishedMessage(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["topic", "published_at"], name="published_topic_idx"),
-            # The prune walks messages past their retention, oldest first, across topics.
-            models.Index(fields=["published_at", "id"], name="published_age_idx"),
             models.Index(
                 fields=["topic", "deduplication_id", "published_at"],
                 name="published_dedup_idx",
@@ -169,12 +159,6 @@ class Delivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["subscription", "id"], name="delivery_subscription_idx"),
-            # The prune forgets finished deliveries oldest first; pending ones have no finish.
-            models.Index(
-                fields=["finished_at", "id"],
-                name="delivery_finished_idx",
-                condition=models.Q(finished_at__isnull=False),
-            ),
         ]
 
     def __str__(self):
@@ -228,3 +212,21 @@ class RemovedSubscription(models.Model):
     @property
     def arn(self):
         return f"{self.topic.arn}:{self.uuid}"
+
+
+class DeliveryThrottle(models.Model):
+    """When the next delivery to a throttled HTTP(S) subscription may start.
+
+    One row per subscription whose delivery policy sets maxReceivesPerSecond; every worker
+    reserves its send slots here with one conditional UPDATE (notifications.throttle), so the
+    rate holds across all the workers that share the database.
+    """
+
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Microseconds since the epoch: slots of a fast rate are shorter than a millisecond.
+    next_slot_us = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.subscription_id}@{self.next_slot_us}"
