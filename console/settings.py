@@ -201,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 9},
     },
+    "prune-deliveries": {
+        "task": "notifications.tasks.prune_deliveries",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "resume-message-move-tasks": {
         "task": "queues.tasks.resume_message_move_tasks",
         "schedule": 30.0,

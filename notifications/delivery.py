@@ -13,13 +13,14 @@ retries and keep a log of every attempt.
 import functools
 import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from console.errors import RoostError
 from notifications import delivery_policy, delivery_sql, dispatch, envelopes, throttle, transports
@@ -44,6 +45,9 @@ DRAIN_BATCH = 200
 ATTEMPT_LEASE_MS = 60_000
 # The sweep re-dispatches pending deliveries this overdue: their task was lost.
 STALL_MARGIN_MS = 15_000
+# Rows one sweep or prune statement touches; the sweep hands out at most this many a run.
+SWEEP_BATCH = 1000
+OUTBOUND_PROTOCOLS = ("http", "https", "email", "email-json")
 # SNS's delivery policy for email (SMTP): 2 retries 10 s apart, 10 backing off to 600 s, 38 at
 # 600 s; Roost keeps the shape with fewer attempts at the slow end.
 EMAIL_POLICY = delivery_policy.DeliveryPolicy(
@@ -463,9 +467,19 @@ def stalled_work(margin_ms=STALL_MARGIN_MS):
     now = now_ms()
     overdue = Delivery.objects.filter(
         status=Delivery.Status.PENDING, next_attempt_at__lt=now - margin_ms
-    )
+    ).order_by()
     queues_overdue = overdue.filter(protocol="sqs").exists()
-    others = list(overdue.exclude(protocol="sqs").order_by("id").values_list("pk", flat=True))
+    # Handed out again as due now: later sweeps leave them alone for the margin, and hand them
+    # out once more only if this task is lost too. The rest of a large backlog waits for the
+    # next sweep, SWEEP_BATCH at a time.
+    with transaction.atomic():
+        others = list(
+            overdue.filter(protocol__in=OUTBOUND_PROTOCOLS)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        if others:
+            Delivery.objects.filter(pk__in=others).update(next_attempt_at=now)
     # A delivery run twice is harmless, a confirmation sent twice reaches its subscriber twice:
     # only those surely lost are sent again.
     unconfirmed = list(
@@ -473,7 +487,9 @@ def stalled_work(margin_ms=STALL_MARGIN_MS):
             status=Subscription.Status.PENDING,
             confirmation_sent_at=0,
             created_at__lt=_datetime(now - max(margin_ms, STALL_MARGIN_MS)),
-        ).values_list("pk", flat=True)
+        )
+        .order_by()  # by id, SQLite would walk the table rather than subscription_unsent_idx
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     return queues_overdue, others, unconfirmed
 
@@ -482,16 +498,68 @@ def _datetime(ms):
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def prune(now=None):
-    """Forget finished deliveries and messages nothing owes any more, after their retention."""
+def prune_deliveries(after=None, deadline=None, now=None):
+    """Forget finished deliveries past their retention, with their attempts (and their messages,
+    if nothing else owes them), oldest first, a batch per statement.
+
+    Returns the (finished_at, id) to go on after if it stopped at `deadline`, else None.
+    """
     now = now or now_ms()
-    DeliveryAttempt.objects.filter(delivery__finished_at__lt=now - LOG_RETENTION_MS).delete()
-    Delivery.objects.filter(
-        ~Q(status=Delivery.Status.PENDING), finished_at__lt=now - LOG_RETENTION_MS
-    ).delete()
-    PublishedMessage.objects.filter(
-        published_at__lt=now - MESSAGE_RETENTION_MS, deliveries__isnull=True
-    ).delete()
+    while True:
+        started = time.monotonic()
+        rows = delivery_sql.finished_before(now - LOG_RETENTION_MS, after, SWEEP_BATCH)
+        if not rows:
+            return None
+        ids = [row[0] for row in rows]
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
+            delivery_sql.delete(ids)
+            delivery_sql.delete_unowed_messages(
+                {row[1] for row in rows}, now - MESSAGE_RETENTION_MS
+            )
+        last_id, _message_id, last_finished = rows[-1]
+        after = [last_finished, last_id]
+        if len(rows) < SWEEP_BATCH:
+            return None
+        if _pause(started, deadline):
+            return after
+
+
+def prune_messages(after=None, deadline=None, now=None):
+    """Forget published messages past their retention that no delivery owes any more, oldest
+    first, a batch per statement; return the (published_at, id) to go on after if it stopped at
+    `deadline`, else None."""
+    now = now or now_ms()
+    while True:
+        started = time.monotonic()
+        rows = delivery_sql.published_before(now - MESSAGE_RETENTION_MS, after, SWEEP_BATCH)
+        if not rows:
+            return None
+        delivery_sql.delete_unowed_messages([row[0] for row in rows], now - MESSAGE_RETENTION_MS)
+        last_id, last_published = rows[-1]
+        after = [last_published, last_id]
+        if len(rows) < SWEEP_BATCH:
+            return None
+        if _pause(started, deadline):
+            return after
+
+
+def _pause(started, deadline):
+    """Between two batches of a prune: let waiting writers in; return whether time is up.
+
+    SQLite has one write lock and its waiters poll for it, so the prune pauses as long as the
+    batch took; PostgreSQL locks only the rows deleted.
+    """
+    if deadline is not None and time.monotonic() > deadline:
+        return True
+    if connection.vendor == "sqlite":
+        time.sleep(time.monotonic() - started)
+    return False
+
+
+def prune(now=None):
+    """Forget what the sweep tidies every run (the batched prunes above run on their own)."""
+    now = now or now_ms()
     # Past three days, an UnsubscribeConfirmation's token no longer restores anything.
     RemovedSubscription.objects.filter(unsubscribed_at__lt=now - RESTORE_WINDOW_MS).delete()
 

@@ -1,15 +1,17 @@
-"""The outbox's hot-path SQL: writing a publish's Delivery rows and deleting delivered ones.
+"""The outbox's raw SQL: writing a publish's Delivery rows, deleting delivered ones, pruning.
 
-Everything else uses the ORM. These run on every publish and every queue drain, where building
-model instances cost more than the work (a PublishBatch to 10 subscribers writes 100 rows); each
-is one statement and leaves every SNS rule to notifications.service and notifications.delivery.
+Everything else uses the ORM. The first two run on every publish and every queue drain, where
+building model instances cost more than the work (a PublishBatch to 10 subscribers writes 100
+rows); the prune's walk by age below needs a keyset the ORM would spell less plainly. Each is one
+statement and leaves every SNS rule to notifications.service and notifications.delivery.
 """
 
 from django.db import connection
 
-from notifications.models import Delivery
+from notifications.models import Delivery, PublishedMessage
 
 TABLE = Delivery._meta.db_table
+MESSAGES = PublishedMessage._meta.db_table
 # Rows per INSERT: SQLite takes at most 32,766 parameters a statement.
 INSERT_ROWS = 1000
 
@@ -37,3 +39,53 @@ def delete(delivery_ids):
     placeholders = ", ".join(["%s"] * len(delivery_ids))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE id IN ({placeholders})", delivery_ids)
+
+
+# The prunes walk by age in keyset order: each batch starts after the last one's last row, so no
+# batch walks again over what the ones before it deleted (on PostgreSQL their index entries stay
+# until vacuum). Each SELECT reads one index range: delivery_finished_idx, published_age_idx.
+_NEVER = -1
+
+
+def finished_before(cutoff, after, limit):
+    """(id, message_id, finished_at) of up to `limit` finished deliveries that finished before
+    `cutoff`, oldest first, after the (finished_at, id) key `after`."""
+    finished_at, pk = after or (_NEVER, _NEVER)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, message_id, finished_at FROM {TABLE} WHERE finished_at < %s "
+            "AND finished_at >= %s AND (finished_at > %s OR id > %s) AND status <> 'pending' "
+            "ORDER BY finished_at, id LIMIT %s",
+            [cutoff, finished_at, finished_at, pk, limit],
+        )
+        return cursor.fetchall()
+
+
+def published_before(cutoff, after, limit):
+    """(id, published_at) of up to `limit` messages published before `cutoff`, oldest first,
+    after the (published_at, id) key `after`."""
+    published_at, pk = after or (_NEVER, _NEVER)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, published_at FROM {MESSAGES} WHERE published_at < %s "
+            "AND published_at >= %s AND (published_at > %s OR id > %s) "
+            "ORDER BY published_at, id LIMIT %s",
+            [cutoff, published_at, published_at, pk, limit],
+        )
+        return cursor.fetchall()
+
+
+def delete_unowed_messages(message_ids, published_before):
+    """Delete those of these messages published before a time that no delivery owes or records
+    any more; return how many."""
+    message_ids = list(message_ids)
+    if not message_ids:
+        return 0
+    placeholders = ", ".join(["%s"] * len(message_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {MESSAGES} WHERE id IN ({placeholders}) AND published_at < %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {TABLE} d WHERE d.message_id = {MESSAGES}.id)",
+            [*message_ids, published_before],
+        )
+        return cursor.rowcount

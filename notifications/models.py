@@ -65,7 +65,15 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["topic", "status"], name="subscription_topic_idx")]
+        indexes = [
+            models.Index(fields=["topic", "status"], name="subscription_topic_idx"),
+            # The delivery sweep looks for pending subscriptions whose confirmation never went out.
+            models.Index(
+                fields=["created_at"],
+                name="subscription_unsent_idx",
+                condition=models.Q(status="pending", confirmation_sent_at=0),
+            ),
+        ]
         constraints = [
             # Subscribe is idempotent: two concurrent calls for one endpoint make one subscription
             # (and so one delivery of each message), whichever process answers them.
@@ -106,6 +114,8 @@ class PublishedMessage(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["topic", "published_at"], name="published_topic_idx"),
+            # The prune walks messages past their retention, oldest first, across topics.
+            models.Index(fields=["published_at", "id"], name="published_age_idx"),
             models.Index(
                 fields=["topic", "deduplication_id", "published_at"],
                 name="published_dedup_idx",
@@ -159,6 +169,12 @@ class Delivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["subscription", "id"], name="delivery_subscription_idx"),
+            # The prune forgets finished deliveries oldest first; pending ones have no finish.
+            models.Index(
+                fields=["finished_at", "id"],
+                name="delivery_finished_idx",
+                condition=models.Q(finished_at__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -4,10 +4,15 @@ Every task is idempotent (it acts only on rows still pending and due) and acks l
 one twice, or again after a worker died mid-way, delivers nothing twice that it can avoid.
 """
 
+import time
+
 from celery import shared_task
 from celery.signals import worker_ready
 
 from notifications import delivery, dispatch
+
+# A prune works this long, then hands over, so it holds a worker slot for seconds at most.
+PRUNE_RUN_SECONDS = 5
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -61,6 +66,22 @@ def sweep_deliveries(margin_ms=delivery.STALL_MARGIN_MS):
     for removed_id in delivery.unsent_unsubscribe_confirmations(margin_ms):
         dispatch.unsubscribe_confirmation(removed_id)
     delivery.prune()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prune_deliveries(phase="deliveries", after=None):
+    """Forget finished deliveries, then messages, past their retention; after PRUNE_RUN_SECONDS
+    hand over to a fresh run that goes on from where this one stopped."""
+    deadline = time.monotonic() + PRUNE_RUN_SECONDS
+    if phase == "deliveries":
+        after = delivery.prune_deliveries(after, deadline)
+        if after is not None:
+            prune_deliveries.apply_async(("deliveries", after), countdown=1)
+            return
+        phase = "messages"
+    after = delivery.prune_messages(after, deadline)
+    if after is not None:
+        prune_deliveries.apply_async(("messages", after), countdown=1)
 
 
 @worker_ready.connect
