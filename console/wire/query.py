@@ -27,4 +27,4 @@ def numbered(node):
     if not isinstance(node, dict):
         return []
     items = [(int(key), value) for key, value in node.items() if key.isdigit()]
-    return [value for _, value in sorted(items)]
+    return [value for _, value in sorted(items, key=lambda item: item[0])]

@@ -1,7 +1,9 @@
 """A small, fast XML writer for the AWS query protocols' responses."""
 
 import base64
+import re
 
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 
 
@@ -27,10 +29,19 @@ def document(root, namespace, result_xml, request_id, result_name=None):
     ).encode()
 
 
+def _printable(text):
+    """`text` with what XML 1.0 cannot hold (NUL, other controls, lone surrogates) as U+FFFD.
+
+    Error messages may quote what the client sent, and a refused value may hold exactly these.
+    """
+    return _FORBIDDEN.sub("\ufffd", text)
+
+
 def error_document(namespace, error, request_id):
     kind = "Sender" if error.sender_fault else "Receiver"
+    message = _printable(error.message)
     return (
         f'<?xml version="1.0"?><ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type>'
-        f"{element('Code', error.legacy_code)}{element('Message', error.message)}<Detail/>"
+        f"{element('Code', error.legacy_code)}{element('Message', message)}<Detail/>"
         f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()

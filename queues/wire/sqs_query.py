@@ -88,21 +88,23 @@ def _map(key, node):
     entries = {}
     if not isinstance(node, dict):
         return entries
-    for index, item in sorted((int(n), item) for n, item in node.items() if n.isdigit()):
+    for index, item in sorted(
+        ((int(n), item) for n, item in node.items() if n.isdigit()), key=lambda pair: pair[0]
+    ):
         if not isinstance(item, dict) or key_field not in item:
             raise MissingParameter(
                 f"The request must contain the parameter {key}.{index}.{key_field}."
+            )
+        if not isinstance(item[key_field], str):
+            raise InvalidParameterValue(
+                f"Value for parameter {key}.{index}.{key_field} is invalid. Reason: Must be a "
+                "value, not a structure."
             )
         if value_field not in item:
             raise MissingParameter(
                 f"The request must contain the parameter {key}.{index}.{value_field}."
             )
         name, entry_value = item[key_field], item[value_field]
-        if not isinstance(name, str):
-            raise InvalidParameterValue(
-                f"Value for parameter {key}.{index}.{key_field} is invalid. Reason: Must be a "
-                "value, not a structure."
-            )
         entries[name] = (
             _to_json_shape(entry_value) if isinstance(entry_value, dict) else entry_value
         )
