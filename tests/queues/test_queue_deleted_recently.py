@@ -4,9 +4,11 @@ The deletion is recorded in the database, so every process refuses the name, whi
 """
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from console import access_keys
+from console.roles import OPERATORS_GROUP
 from queues import service
 
 MESSAGE = (
@@ -111,3 +113,18 @@ def test_rest_api_and_service_refuse_the_same_way(fresh_queue_cache):
     with pytest.raises(service.QueueDeletedRecently):
         service.create_queue("gone")
     assert not service.list_queues("gone")[0]
+
+
+@pytest.mark.django_db
+def test_console_shows_the_same_refusal_beside_the_name(fresh_queue_cache):
+    user = User.objects.create_user("olga", password="a-long-password")
+    user.groups.add(Group.objects.get(name=OPERATORS_GROUP))
+    browser = Client()
+    browser.force_login(user)
+    service.delete_queue(service.create_queue("jobs"))
+
+    response = browser.post("/queues/new", {"name": "jobs"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 422
+    assert MESSAGE in response.content.decode()
+    assert not service.list_queues("jobs")[0]
