@@ -1,6 +1,7 @@
 """Live tests of what protects the service: the per-key request rate and the queue and topic caps."""
 
 import uuid
+from dataclasses import dataclass
 
 import boto3
 import botocore.session
@@ -16,13 +17,11 @@ from tests.conftest import (
     _free_port,
     _stop,
     launch_server,
-    live_server,
 )
 
 RATE = 1  # requests a second per key, so a test's quick calls outrun the refill
 BURST = 3
-MAX_QUEUES = 3
-MAX_TOPICS = 2
+CAP_ROOM = 2  # queues or topics the capped process lets the tests add
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SECOND_KEY_ID = "AKIAROOSTRATELIMIT02"
 SECOND_SECRET = "roost-rate-limit-second-secret-000000000"
@@ -43,15 +42,44 @@ def throttled_url(roost_server):
     _stop(process)
 
 
+@dataclass
+class Capped:
+    """A web process of the live server whose caps leave room for CAP_ROOM more of each."""
+
+    url: str
+    max_queues: int
+    max_topics: int
+    sqs: object  # clients for the live server itself, to count and tidy up
+    sns: object
+
+
 @pytest.fixture(scope="module")
-def capped_server():
-    """A Roost of this module's own (its own database), holding at most 3 queues and 2 topics."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ROOST_MAX_QUEUES", str(MAX_QUEUES))
-        patch.setenv("ROOST_MAX_TOPICS", str(MAX_TOPICS))
-        with live_server("capped") as server:
-            patch.undo()
-            yield server
+def capped(roost_server):
+    """One more web process of the live server, capping queues and topics a few above today's."""
+    key = (roost_server.access_key_id, roost_server.secret)
+    sqs = _client("sqs", roost_server.url, *key)
+    sns = _client("sns", roost_server.url, *key, protocol="query")
+    max_queues = len(_queue_urls(sqs)) + CAP_ROOM
+    max_topics = len(_topic_arns(sns)) + CAP_ROOM
+    env = {
+        **roost_server.env,
+        "ROOST_MAX_QUEUES": str(max_queues),
+        "ROOST_MAX_TOPICS": str(max_topics),
+    }
+    port = _free_port()
+    process = launch_server(env, port, roost_server.data_dir / f"capped-{port}.log")
+    yield Capped(f"http://127.0.0.1:{port}", max_queues, max_topics, sqs, sns)
+    _stop(process)
+
+
+def _queue_urls(sqs):
+    pages = sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1000})
+    return [url for page in pages for url in page.get("QueueUrls", [])]
+
+
+def _topic_arns(sns):
+    pages = sns.get_paginator("list_topics").paginate()
+    return [topic["TopicArn"] for page in pages for topic in page["Topics"]]
 
 
 def _client(service, url, key_id, secret, protocol="json", config=NO_RETRIES):
@@ -173,75 +201,78 @@ def test_without_a_rate_set_nothing_is_throttled(roost_server):
 # The caps on queues and topics.
 
 
-def _fill(create, listed, cap):
+def _fill(create, count, cap):
     """Create what is missing up to the cap; return the names created."""
-    names = [f"capped-{uuid.uuid4().hex[:8]}" for _ in range(cap - len(listed()))]
+    names = [f"capped-{uuid.uuid4().hex[:8]}" for _ in range(cap - count())]
     for name in names:
         create(name)
-    assert len(listed()) == cap
+    assert count() == cap
     return names
 
 
 @pytest.mark.parametrize("protocol", ["json", "query"])
-def test_create_queue_beyond_the_cap_is_over_limit(capped_server, protocol):
-    sqs = _client(
-        "sqs", capped_server.url, capped_server.access_key_id, capped_server.secret, protocol
-    )
+def test_create_queue_beyond_the_cap_is_over_limit(roost_server, capped, protocol):
+    key = (roost_server.access_key_id, roost_server.secret)
+    sqs = _client("sqs", capped.url, *key, protocol=protocol)
 
-    def listed():
-        return sqs.list_queues().get("QueueUrls", [])
+    def count():
+        return len(_queue_urls(capped.sqs))
 
-    names = _fill(lambda name: sqs.create_queue(QueueName=name), listed, MAX_QUEUES)
+    names = _fill(lambda name: sqs.create_queue(QueueName=name), count, capped.max_queues)
 
     with pytest.raises(ClientError) as refused:
-        sqs.create_queue(QueueName=f"one-too-many-{protocol}")
+        sqs.create_queue(QueueName=f"one-too-many-{uuid.uuid4().hex[:8]}")
 
     assert refused.value.response["Error"]["Code"] == "OverLimit"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert len(listed()) == MAX_QUEUES
+    assert count() == capped.max_queues
     if names:  # creating a queue that exists is still an answer, not a new queue
         assert sqs.create_queue(QueueName=names[0])["QueueUrl"].endswith(f"/{names[0]}")
-    sqs.delete_queue(QueueUrl=listed()[0])
-    sqs.create_queue(QueueName=f"in-the-freed-place-{protocol}")
-    assert len(listed()) == MAX_QUEUES
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=names[0])["QueueUrl"])
+        sqs.create_queue(QueueName=f"in-the-freed-place-{uuid.uuid4().hex[:8]}")
+    assert count() == capped.max_queues
 
 
-def test_create_topic_beyond_the_cap_is_topic_limit_exceeded(capped_server):
-    sns = _client(
-        "sns", capped_server.url, capped_server.access_key_id, capped_server.secret, "query"
-    )
+def test_create_topic_beyond_the_cap_is_topic_limit_exceeded(roost_server, capped):
+    key = (roost_server.access_key_id, roost_server.secret)
+    sns = _client("sns", capped.url, *key, protocol="query")
 
-    def listed():
-        return sns.list_topics()["Topics"]
+    def count():
+        return len(_topic_arns(capped.sns))
 
-    names = _fill(lambda name: sns.create_topic(Name=name), listed, MAX_TOPICS)
+    names = _fill(lambda name: sns.create_topic(Name=name), count, capped.max_topics)
 
     with pytest.raises(ClientError) as refused:
-        sns.create_topic(Name="one-too-many")
+        sns.create_topic(Name=f"one-too-many-{uuid.uuid4().hex[:8]}")
 
     assert refused.value.response["Error"]["Code"] == "TopicLimitExceeded"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert len(listed()) == MAX_TOPICS
+    assert count() == capped.max_topics
     if names:
         assert sns.create_topic(Name=names[0])["TopicArn"].endswith(f":{names[0]}")
-    assert len(listed()) == MAX_TOPICS
+    assert count() == capped.max_topics
 
 
-@pytest.mark.parametrize(
-    ("path", "cap", "code"),
-    [("/api/queues", MAX_QUEUES, "OverLimit"), ("/api/topics", MAX_TOPICS, "TopicLimitExceeded")],
-)
-def test_rest_api_create_beyond_the_cap_is_refused(capped_server, path, cap, code):
-    bearer = f"Bearer {capped_server.access_key_id}:{capped_server.secret}"
-    with httpx.Client(base_url=capped_server.url, headers={"Authorization": bearer}) as api:
+@pytest.mark.parametrize("kind", ["queues", "topics"])
+def test_rest_api_create_beyond_the_cap_is_refused(roost_server, capped, kind):
+    if kind == "queues":
+        cap, code = capped.max_queues, "OverLimit"
 
-        def listed():
-            return api.get(path).json()[path.rpartition("/")[2]]
+        def count():
+            return len(_queue_urls(capped.sqs))
+    else:
+        cap, code = capped.max_topics, "TopicLimitExceeded"
 
-        _fill(lambda name: api.post(path, json={"name": name}).raise_for_status(), listed, cap)
+        def count():
+            return len(_topic_arns(capped.sns))
 
-        response = api.post(path, json={"name": "one-too-many-rest"})
+    bearer = f"Bearer {roost_server.access_key_id}:{roost_server.secret}"
+    with httpx.Client(base_url=capped.url, headers={"Authorization": bearer}) as api:
+        path = f"/api/{kind}"
+        _fill(lambda name: api.post(path, json={"name": name}).raise_for_status(), count, cap)
 
-        assert response.status_code == 403
-        assert response.json()["code"] == code
-        assert len(listed()) == cap
+        response = api.post(path, json={"name": f"one-too-many-{uuid.uuid4().hex[:8]}"})
+
+    assert response.status_code == 403
+    assert response.json()["code"] == code
+    assert count() == cap
