@@ -294,6 +294,10 @@ def delete_queue(queue):
         pass
     now = now_ms()
     with transaction.atomic():
+        # Locked first: a send or a move task committing from here on waits (PostgreSQL's
+        # foreign-key check) and then fails as a missing queue, instead of slipping a row in
+        # between the delete's collection of dependent rows and its DELETE, which then failed.
+        list(Queue.objects.select_for_update().filter(pk=queue.pk).values_list("pk"))
         Queue.objects.filter(pk=queue.pk).delete()
         # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
         DeletedQueueName.objects.filter(deleted_at__lte=now - RECREATE_AFTER_DELETE_MS).delete()
@@ -1060,7 +1064,24 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
         )
     now = now_ms()
     with transaction.atomic():
-        Queue.objects.select_for_update().get(pk=source.pk)
+        # Both queues locked (in id order, so two starts cannot deadlock): one deleted
+        # since it was looked up is answered as missing, not as a broken foreign key at commit.
+        wanted = [source.pk] if destination is None else [source.pk, destination.pk]
+        present = set(
+            Queue.objects.select_for_update()
+            .filter(pk__in=wanted)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if source.pk not in present:
+            raise ResourceNotFoundException(
+                f"Value {source_arn} for parameter SourceArn is invalid. Reason: The resource "
+                "that you specified for the SourceArn parameter doesn't exist."
+            )
+        if destination is not None and destination.pk not in present:
+            raise ResourceNotFoundException(
+                "The resource that you specified for the DestinationArn parameter doesn't exist."
+            )
         if MessageMoveTask.objects.filter(
             source_queue=source,
             status__in=[MessageMoveTask.Status.RUNNING, MessageMoveTask.Status.CANCELLING],

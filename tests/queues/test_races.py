@@ -164,3 +164,44 @@ def test_changes_racing_a_delete_answer_queue_does_not_exist_never_a_server_erro
             NON_EXISTENT_QUEUE,
             "AWS.SimpleQueueService.PurgeQueueInProgress",
         }
+
+
+def test_sends_racing_a_delete_answer_queue_does_not_exist_never_a_server_error(sqs):
+    for _round in range(ROUNDS):
+        url = sqs[0].create_queue(QueueName=f"race-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        entries = [{"Id": str(index), "MessageBody": "racing"} for index in range(10)]
+        calls = [partial(sqs[0].delete_queue, QueueUrl=url)] + [
+            partial(client.send_message_batch, QueueUrl=url, Entries=entries) for client in sqs[1:]
+        ]
+
+        outcomes = race(calls)
+
+        assert server_errors(outcomes) == []
+        assert error_code(outcomes[0]) is None
+        assert {error_code(outcome) for outcome in outcomes[1:]} <= {None, NON_EXISTENT_QUEUE}
+
+
+def test_redrives_racing_a_delete_of_their_queue_never_answer_a_server_error(sqs):
+    for _round in range(ROUNDS):
+        name = f"race-{uuid.uuid4().hex[:8]}"
+        dead_letters = sqs[0].create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        arn = sqs[0].get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])
+        arn = arn["Attributes"]["QueueArn"]
+        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+        sqs[0].create_queue(QueueName=name, Attributes={"RedrivePolicy": policy})
+        calls = [partial(sqs[0].delete_queue, QueueUrl=dead_letters)] + [
+            partial(client.start_message_move_task, SourceArn=arn) for client in sqs[1:]
+        ]
+
+        outcomes = race(calls)
+
+        assert server_errors(outcomes) == []
+        assert error_code(outcomes[0]) is None
+        # One task may start before the delete; the others find it running, or the queue gone.
+        assert {error_code(outcome) for outcome in outcomes[1:]} <= {
+            None,
+            "AWS.SimpleQueueService.UnsupportedOperation",
+            "ResourceNotFoundException",
+            "InvalidParameterValue",
+        }
+        assert [error_code(outcome) for outcome in outcomes[1:]].count(None) <= 1
