@@ -29,7 +29,7 @@ _CELERY = (
     "--without-mingle", "--without-gossip", "--without-heartbeat",
 )  # fmt: skip
 WORKERS = {
-    "worker": _CELERY + ("--queues=celery", "--hostname=worker@%h", "--concurrency=2"),
+    "worker": _CELERY + ("--queues=celery,moves", "--hostname=worker@%h", "--concurrency=2"),
     "outbound": _CELERY
     + ("--queues=outbound", "--hostname=outbound@%h", "--pool=threads", "--concurrency=8"),
 }
