@@ -144,6 +144,9 @@ def test_a_postgresql_restart_gets_fast_503s_then_recovers_with_nothing_lost(
     _wait_until_sent(sqs_json, queue_url)
     recovery = time.monotonic() - restarted
 
+    # The process's LISTEN connection (cross-process wake-ups of long polls) is back too.
+    wait_for(lambda: "LISTEN connection back" in roost.log(), 10, "LISTEN to reconnect")
+
     # Every door works again, with nothing restarted.
     assert sqs_query.send_message(QueueUrl=queue_url, MessageBody="after-query")["MessageId"]
     assert sns.publish(TopicArn=topic, Message="after")["MessageId"]

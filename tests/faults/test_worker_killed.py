@@ -10,9 +10,9 @@ from tests.faults.conftest import fault_roost, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.faults]
 
-MESSAGES = 300
-RATE = 50  # messages a second: the move takes ~6 s, long enough to kill it mid-way
-KILL_AFTER = 50
+MESSAGES = 200
+RATE = 40  # messages a second: the move takes ~5 s, long enough to kill it mid-way
+KILL_AFTER = 40
 
 
 @pytest.fixture
