@@ -342,6 +342,10 @@ def _topic_settings(topic, attributes):
 def delete_topic(topic):
     """Delete a topic with its subscriptions, messages and undelivered deliveries."""
     with transaction.atomic():
+        # Locked first: a publish or subscribe committing from here on waits (PostgreSQL's
+        # foreign-key check) and then fails as a missing topic, instead of slipping rows in
+        # between the delete's collection of dependent rows and its DELETE, which then failed.
+        list(Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk"))
         Topic.objects.filter(pk=topic.pk).delete()
     topic_cache.forget(topic.name)
 

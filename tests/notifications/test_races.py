@@ -253,3 +253,26 @@ def test_subscribes_racing_an_unsubscribe_never_answer_a_server_error(sns, roost
     assert [error_code(outcome) for outcome in outcomes] == [None] * THREADS
     # However the calls interleaved, the endpoint is subscribed at most once.
     assert len(subscriptions(sns[0], topic_arn)) <= 1
+
+
+def test_publishes_racing_a_topic_delete_answer_not_found_never_a_server_error(sns, roost):
+    for _round in range(ROUNDS):
+        topic_arn = sns[0].create_topic(Name=unique())["TopicArn"]
+        queue_name = unique("queue")
+        roost.clients("sqs")[0].create_queue(QueueName=queue_name)
+        sns[0].subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}",
+        )
+        entries = [{"Id": str(index), "Message": "racing"} for index in range(10)]
+        calls = [partial(sns[0].delete_topic, TopicArn=topic_arn)] + [
+            partial(client.publish_batch, TopicArn=topic_arn, PublishBatchRequestEntries=entries)
+            for client in sns[1:]
+        ]
+
+        outcomes = race(calls)
+
+        assert server_errors(outcomes) == []
+        assert error_code(outcomes[0]) is None
+        assert {error_code(outcome) for outcome in outcomes[1:]} <= {None, "NotFound"}
