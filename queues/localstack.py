@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from console.api import authenticate, translate
 from console.errors import InvalidAction, SerializationException
+from console.wire import json_input
 from queues import peek, service
 from queues.models import Queue
 from queues.wire import sqs_json, sqs_query
@@ -70,11 +71,13 @@ def _params(request, protocol):
         if target and target != "AmazonSQS.ReceiveMessage":
             raise InvalidAction("This endpoint only accepts ReceiveMessage calls.")
         try:
-            params = json.loads(request.body) if request.body else {}
+            params = json_input.loads(request.body) if request.body else {}
         except ValueError:
             raise SerializationException("The request body is not valid JSON.") from None
         if not isinstance(params, dict):
             raise SerializationException("The request body must be a JSON object.")
+        if not isinstance(params.get("QueueUrl", ""), str):
+            raise SerializationException("Unexpected value for QueueUrl: expected a string.")
         return {**request.GET.dict(), **params}
     params = {**request.GET.dict(), **request.POST.dict()}
     if params.get("Action", "ReceiveMessage") != "ReceiveMessage":

@@ -155,3 +155,18 @@ def test_migration_makes_stored_tag_values_strings():
     clean.refresh_from_db()
     assert queue.tags == {"n": "5", "b": "true", "s": "ok"}
     assert clean.tags == {"s": "ok"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"QueueUrl": ' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"QueueUrl": {"x": 1}}'],
+)
+def test_localstack_endpoint_refuses_malformed_json(raw, body):
+    headers = {**JSON_HEADERS, "X-Amz-Target": "AmazonSQS.ReceiveMessage"}
+
+    status, response_headers, content = raw.send(
+        "POST", "/_aws/sqs/messages", headers, body, service="sqs"
+    )
+
+    assert status == 400, content
+    assert json_error(status, response_headers, content)[0] == "SerializationException"
