@@ -391,11 +391,11 @@ def _parse_amz_date(amz_date):
 def _amz_date_from_http_date(value):
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # RFC 5322's "-0000": UTC, source unknown
+        return moment.astimezone(UTC).strftime(_AMZ_DATE_FORMAT)
+    except (TypeError, ValueError, OverflowError):  # e.g. 9999-12-31 in a zone west of UTC
         return value  # the format check reports it as it came
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # RFC 5322's "-0000": UTC, source unknown
-    return moment.astimezone(UTC).strftime(_AMZ_DATE_FORMAT)
 
 
 def _format_amz_date(epoch):

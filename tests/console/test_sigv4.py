@@ -597,3 +597,17 @@ def test_signed_list_queues_replayed_as_purge_queue_is_refused(roost_server, mak
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]["ApproximateNumberOfMessages"]
     assert depth == "1"
+
+
+@pytest.mark.parametrize(
+    "date", ["Fri, 31 Dec 9999 23:59:59 -0100", "Mon, 99 Jan 2020 00:00:00 GMT", "soon"]
+)
+def test_unreadable_date_header_is_an_incomplete_signature(signer, date):
+    request = signer(body=b"{}", headers=JSON)
+    headers = {name: value for name, value in request.headers.items() if name != "x-amz-date"}
+    authorization = headers["authorization"].replace(";x-amz-date", "")
+
+    with pytest.raises(IncompleteSignature, match="Date must be in ISO-8601 'basic format'"):
+        dataclasses.replace(
+            request, headers={**headers, "authorization": authorization, "date": date}
+        ).verify()

@@ -388,6 +388,54 @@ def query_request(templates_by_op, rng):
     return dict(FORM_HEADERS), body.encode(), f"{operation}: {why}", "query"
 
 
+AUTH_JUNK = ["", " ", "=", ",", "/", "\u00e9", "%", ";", "AWS4-HMAC-SHA256", "\t", "==,=="]
+
+
+def mangle_signature(headers, rng):
+    """Signed headers with their signature broken some way; (headers, query string, why)."""
+    headers = dict(headers)
+    authorization = headers["authorization"]
+    choice = rng.randrange(7)
+    if choice == 0:
+        cut = rng.randrange(len(authorization))
+        headers["authorization"] = authorization[:cut] + rng.choice(AUTH_JUNK)
+        return headers, "", f"authorization cut at {cut}"
+    if choice == 1:
+        part = rng.choice(["Credential=", "SignedHeaders=", "Signature="])
+        junk = rng.choice(AUTH_JUNK + ["a/b", "k/20200101/r/s/aws4_request/x", "host;;", "HOST"])
+        headers["authorization"] = authorization.replace(part, part + junk, 1)
+        return headers, "", f"{part} prefixed with {junk!r}"
+    if choice == 2:
+        headers["x-amz-date"] = rng.choice(
+            ["", "20200101T000000Z", "2020-01-01T00:00:00Z", "99999999T999999Z", "\u00e9" * 16]
+        )
+        return headers, "", f"x-amz-date {headers['x-amz-date']!r}"
+    if choice == 3:
+        headers.pop("x-amz-date")
+        headers["date"] = rng.choice(
+            ["Fri, 31 Dec 9999 23:59:59 -0100", "yesterday", "Mon, 01 Jan 2001 00:00:00 GMT"]
+        )
+        return headers, "", f"date {headers['date']!r}"
+    if choice == 4:
+        headers["authorization"] = rng.choice(
+            ["Bearer x", "AWS key:sig", "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512 Credential=x"]
+        )
+        return headers, "", f"authorization {headers['authorization']!r}"
+    # Presigned-style parameters, alone or beside the header.
+    params = {
+        "X-Amz-Algorithm": rng.choice(["AWS4-HMAC-SHA256", "AWS4", ""]),
+        "X-Amz-Credential": rng.choice(["k/20200101/us-east-1/sqs/aws4_request", "", "%zz"]),
+        "X-Amz-Date": rng.choice([headers.get("x-amz-date", ""), "x"]),
+        "X-Amz-Expires": rng.choice(["300", "-1", "abc", "99999999999", ""]),
+        "X-Amz-SignedHeaders": rng.choice(["host", "", "content-type"]),
+        "X-Amz-Signature": rng.choice(["00", "", "\u00e9"]),
+    }
+    query = "&".join(f"{name}={quote(value, safe='%')}" for name, value in params.items())
+    if choice == 5:
+        headers.pop("authorization")
+    return headers, query, f"presigned {params}"
+
+
 def check_response(client, status, headers, body, door, why):
     assert 400 <= status < 500, f"{status} for {why}: {body[:300]!r}"
     if door == "json":
@@ -440,6 +488,12 @@ def _send_batch(raw_client, make, templates_by_op, seed):
             signed["authorization"] = signed["authorization"][:-4] + "0000"
             response = raw_client.send("POST", "/", signed, body)
             why = f"bad signature {why}"
+        elif roll < 0.14:
+            signed, query, what = mangle_signature(
+                raw_client.sign("POST", "/", "", headers, body, "sqs"), rng
+            )
+            response = raw_client.send("POST", "/", signed, body, query=query)
+            why = f"{what}: {why}"
         else:
             response = raw_client.send("POST", "/", headers, body, service="sqs")
         check_response(raw_client, *response, door, why)
