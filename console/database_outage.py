@@ -27,6 +27,11 @@ _retry_at = 0.0
 _lock = threading.Lock()
 
 
+def suspected():
+    """Whether an outage is on record (cheap: no probe, no lock)."""
+    return _since is not None
+
+
 def refusing():
     """Whether to answer 503 without touching the database; may probe it first."""
     global _since, _retry_at
@@ -52,6 +57,11 @@ def noticed(error, where):
     global _since, _retry_at
     if not isinstance(error, (OperationalError, InterfaceError)) or not _connection_lost():
         return False
+    if _since is None and _reachable(renew_pool=False):
+        # This thread's connection broke (a restart) but the server answers: no outage, the
+        # broken connection is dropped by the caller and the pool lends only healthy ones.
+        logger.warning("a database connection broke (%s, %s); the database answers", where, error)
+        return True
     with _lock:
         now = time.monotonic()
         if _since is None:
@@ -72,8 +82,9 @@ def _connection_lost():
         return True
 
 
-def _reachable():
-    """Probe PostgreSQL with a connection outside the pool; when it answers, renew the pool.
+def _reachable(renew_pool=True):
+    """Probe PostgreSQL with a connection outside the pool; when it answers after an outage,
+    renew the pool.
 
     The pool's own reconnection backs off (1, 2, 4, 8... s), so after a minute's outage it
     could take another minute to notice the server is back; a fresh pool connects at once.
@@ -86,7 +97,8 @@ def _reachable():
         psycopg.connect(**connection.get_connection_params()).close()
     except psycopg.Error:
         return False
-    connection.close_pool()
+    if renew_pool:
+        connection.close_pool()
     return True
 
 
@@ -100,7 +112,7 @@ def refuse_while_unreachable(get_response):
 
         async def middleware(request):
             # The probe connects (blocking), so off the event loop; only during an outage.
-            if _since is not None and await sync_to_async(refusing, thread_sensitive=False)():
+            if suspected() and await sync_to_async(refusing, thread_sensitive=False)():
                 return unavailable_response(request)
             return await get_response(request)
 

@@ -7,7 +7,9 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import DatabaseError, connection
 
+from console import database_outage
 from console.errors import RoostError
 from console.live.pages import UnknownPage, fragments_function
 
@@ -63,16 +65,26 @@ def _render(user, page, args):
     from console.roles import is_operator  # noqa: PLC0415 (pages import the views lazily too)
 
     function = fragments_function(page)
-    key = (page, tuple(sorted(args.items())), is_operator(user))
     try:
+        key = (page, tuple(sorted(args.items())), is_operator(user))
         return snapshots.get(key, lambda: function(user, **args), INTERVAL_SECONDS * 0.9)
     except (ObjectDoesNotExist, RoostError) as error:
         raise PageGone(str(error)) from None
     except TypeError as error:  # arguments the page does not take
         raise UnknownPage(f"{page}: {error}") from None
+    except DatabaseError as error:
+        database_outage.noticed(error, f"live page {page}")
+        connection.close()  # a broken connection must go, or every later render fails on it
+        raise
+    finally:
+        # A stream's thread would otherwise hold a pooled PostgreSQL connection for the
+        # stream's life: twenty open pages would take the whole pool.
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            connection.close()
 
 
 render = sync_to_async(_render, thread_sensitive=True)
+probe = sync_to_async(database_outage.refusing, thread_sensitive=False)
 
 
 class _OpenStreams:
@@ -110,7 +122,16 @@ async def changes(user, page, args):
     try:
         sent = {}
         while True:
-            fragments, cost = await render(user, page, args)
+            # During an outage the stream stays open (a browser's EventSource gives up on a 503
+            # when it reconnects) and the page shows what it showed until the database is back.
+            if database_outage.suspected() and await probe():
+                await asyncio.sleep(database_outage.RETRY_SECONDS)
+                continue
+            try:
+                fragments, cost = await render(user, page, args)
+            except DatabaseError:
+                await asyncio.sleep(database_outage.RETRY_SECONDS)
+                continue
             changed = [html for region, html in fragments.items() if sent.get(region) != html]
             sent = dict(fragments)
             if changed:

@@ -38,7 +38,7 @@ def out_of_reach(monkeypatch):
     """
     state = {"down": True}
     monkeypatch.setattr(database_outage, "_connection_lost", lambda: state["down"])
-    monkeypatch.setattr(database_outage, "_reachable", lambda: not state["down"])
+    monkeypatch.setattr(database_outage, "_reachable", lambda renew_pool=True: not state["down"])
 
     def switch(down):
         state["down"] = down

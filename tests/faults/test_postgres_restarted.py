@@ -62,6 +62,25 @@ def record_bodies(client):
     return bodies
 
 
+class LiveStream(threading.Thread):
+    """The console overview's live stream (SSE), read until closed: its events, in order."""
+
+    def __init__(self, console):
+        super().__init__(daemon=True)
+        self.console, self.events, self.ended = console, [], None
+
+    def run(self):
+        try:
+            with self.console.stream("GET", "/live/sse/?page=overview", timeout=60) as response:
+                assert response.status_code == 200
+                for event in response.iter_lines():
+                    if event.startswith("event: "):
+                        self.events.append(event)
+            self.ended = "closed by the server"
+        except Exception as error:
+            self.ended = repr(error)
+
+
 class LongPoll(threading.Thread):
     """A ReceiveMessage waiting 20 s, started before the outage."""
 
@@ -90,6 +109,9 @@ def test_a_postgresql_restart_gets_fast_503s_then_recovers_with_nothing_lost(
     long_poll = LongPoll(roost.client("sqs", "json"), waiting_url)
     long_poll.start()
     assert console.get("/").status_code == 200
+    live = LiveStream(console)
+    live.start()
+    wait_for(lambda: live.events, 10, "the live stream's first event")
 
     private_postgres.stop()
     stopped = time.monotonic()
@@ -158,13 +180,19 @@ def test_a_postgresql_restart_gets_fast_503s_then_recovers_with_nothing_lost(
     long_poll_after.join(timeout=25)
     assert long_poll_after.outcome[1]["Messages"][0]["Body"] == "wakes the long poll"
 
+    # The live stream opened before the outage lived through it, and shows changes again.
+    events = len(live.events)
+    sqs_json.send_message(QueueUrl=queue_url, MessageBody="shows on the overview")
+    wait_for(lambda: len(live.events) > events or live.ended, 10, "a live update after")
+    assert live.ended is None, f"the live stream ended: {live.ended}"
+
     received = []
     while messages := sqs_json.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600
     ).get("Messages"):
         received += [message["Body"] for message in messages]
     assert set(before) <= set(received), f"lost: {sorted(set(before) - set(received))}"
-    assert {"after", "after-query"} <= set(received)
+    assert {"after", "after-query", "shows on the overview"} <= set(received)
     assert "lost" not in received and "x" not in received, "a refused send was committed"
     latencies = assert_unavailable.__defaults__[0]
     slowest = max(latencies)
