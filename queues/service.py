@@ -491,6 +491,23 @@ def list_dead_letter_source_queues(queue, max_results=None, next_token=None):
 
 def purge_queue(queue):
     """Delete every message in the queue; SQS allows one purge per queue a minute."""
+    purge = start_purge(queue)
+    while True:
+        started = time.monotonic()
+        if purge.step():
+            return purge.deleted
+        if connection.vendor == "sqlite":
+            time.sleep(time.monotonic() - started)  # writers waiting for the lock get it
+
+
+def start_purge(queue):
+    """Begin a purge (one per queue a minute): fix which messages it deletes; return it, for
+    its caller to run `step()` until done.
+
+    The AWS endpoint runs each step as its own piece of work on the process's one database
+    thread, so other requests run between the steps of a purge of millions, and answers only
+    once every step ran: the purge still looks atomic to its caller.
+    """
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_queue(queue)
@@ -503,9 +520,35 @@ def purge_queue(queue):
         # SQS deletes the messages sent before the call: ids are handed out in order, so those
         # sent from here on have higher ones and stay.
         horizon = Message.objects.aggregate(top=Max("id"))["top"]
-    if horizon is None:
-        return 0
-    return delete_messages_in_batches(queue.id, max_id=horizon)
+    return Purge(queue.id, horizon, done=horizon is None)
+
+
+# How long one step of a purge deletes for: what a request arriving meanwhile may wait.
+PURGE_STEP_SECONDS = 0.1
+
+
+@dataclass
+class Purge:
+    """A purge under way: the queue's messages with ids up to `horizon`, oldest first."""
+
+    queue_id: int
+    horizon: int | None
+    after: tuple | None = None  # the (sent_at, id) the next batch starts after
+    deleted: int = 0
+    done: bool = False
+
+    def step(self, seconds=PURGE_STEP_SECONDS):
+        """Delete batches (each its own statement) for about `seconds`; return whether done."""
+        deadline = time.monotonic() + seconds
+        while not self.done:
+            count, self.after = message_sql.delete_batch(
+                self.queue_id, self.after, max_id=self.horizon
+            )
+            self.deleted += count
+            self.done = self.after is None
+            if time.monotonic() > deadline:
+                break
+        return self.done
 
 
 def delete_messages_in_batches(queue_id, *, sent_before=None, max_id=None, deadline=None):

@@ -23,7 +23,7 @@ from console.errors import (
     ServiceUnavailable,
 )
 from console.wire import sigv4
-from console.wire.responses import Pending
+from console.wire.responses import Continue, Pending
 from notifications.errors import Throttling
 from notifications.wire import sns_query
 from queues import long_poll
@@ -257,6 +257,8 @@ async def application(scope, receive, send):
         return
     request = AwsRequest(scope, body)
     response = await _run(request)
+    while isinstance(response, Continue):  # each step queues behind other requests' work
+        response = await _run_attempt(response, request)
     if isinstance(response, Pending):
         response = await _long_poll(response, request, receive)
         if response is None:

@@ -1,4 +1,5 @@
-"""What a protocol adapter hands back to the AWS endpoint: a response, or a wait for messages."""
+"""What a protocol adapter hands back to the AWS endpoint: a response, a wait for messages, or
+more work to run on the database thread."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,3 +21,11 @@ class Pending:
     wait_seconds: float
     attempt: Callable[[], "Response | None"]
     empty: Response
+
+
+@dataclass
+class Continue:
+    """More work: run `attempt` (-> Response or this Continue again) on the database thread,
+    behind the work of the requests that came meanwhile, until it returns a Response."""
+
+    attempt: Callable[[], "Response | Continue"]

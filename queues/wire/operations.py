@@ -27,6 +27,14 @@ class WaitForMessages:
     empty: dict
 
 
+@dataclass
+class Continuation:
+    """Work that goes on in steps (a purge of millions): the endpoint runs `attempt` again, after
+    the other requests waiting for the database thread, until it returns a result."""
+
+    attempt: Callable[[], Any]  # returns a result dict, or None while there is more to do
+
+
 def _string(params, name, required=False):
     value = params.get(name)
     if value is None or value == "":
@@ -172,8 +180,8 @@ def list_queue_tags(params, request):
 
 
 def purge_queue(params, request):
-    service.purge_queue(_queue(params))
-    return {}
+    purge = service.start_purge(_queue(params))
+    return Continuation(attempt=lambda: {} if purge.step() else None)
 
 
 def list_dead_letter_source_queues(params, request):

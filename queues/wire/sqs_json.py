@@ -5,9 +5,9 @@ import json
 
 from console.errors import SerializationException, UnknownOperation
 from console.wire import json_input, shapes
-from console.wire.responses import Pending, Response
+from console.wire.responses import Continue, Pending, Response
 from queues.errors import InvalidParameterValue
-from queues.wire.operations import OPERATIONS, WaitForMessages
+from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_shapes import INPUTS
 
 # Strings the service checks itself, answering with SQS's own error for them.
@@ -64,6 +64,14 @@ def parse(request):
 def handle(request):
     name, params = parse(request)
     result = OPERATIONS[name](params, request)
+    if isinstance(result, Continuation):
+
+        def go_on():
+            found = result.attempt()
+            return continuing if found is None else render(found)
+
+        continuing = Continue(go_on)
+        return continuing
     if isinstance(result, WaitForMessages):
 
         def attempt():

@@ -5,9 +5,9 @@ import re
 from console.errors import InvalidAction, MalformedQueryString, MissingAction
 from console.wire import shapes, xml
 from console.wire.query import numbered, unflatten
-from console.wire.responses import Pending, Response
+from console.wire.responses import Continue, Pending, Response
 from queues.errors import InvalidParameterValue, MissingParameter
-from queues.wire.operations import OPERATIONS, WaitForMessages
+from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_json import SERVICE_CHECKED_TEXT
 from queues.wire.sqs_shapes import INPUTS
 
@@ -205,6 +205,14 @@ def handle(request):
             f"Value for parameter {error.path} is invalid. Reason: {reason}."
         ) from None
     result = operation(shaped, request)
+    if isinstance(result, Continuation):
+
+        def go_on():
+            found = result.attempt()
+            return continuing if found is None else render(action, found, request)
+
+        continuing = Continue(go_on)
+        return continuing
     if isinstance(result, WaitForMessages):
 
         def attempt():
