@@ -764,6 +764,11 @@ def unsubscribe(subscription):
     subscription: the removed subscription is kept (RemovedSubscription) for that, three days.
     """
     with transaction.atomic():
+        # The topic's row first, as DeleteTopic locks it before its subscriptions: the other
+        # order deadlocks against a DeleteTopic of the same topic.
+        Topic.objects.filter(pk=subscription.topic_id).update(
+            subscriptions_deleted=F("subscriptions_deleted") + 1
+        )
         removed = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("topic")
@@ -774,9 +779,6 @@ def unsubscribe(subscription):
             removed.delete()
             if removed.protocol in ("http", "https") and removed.is_confirmed:
                 _keep_removed(removed)
-        Topic.objects.filter(pk=subscription.topic_id).update(
-            subscriptions_deleted=F("subscriptions_deleted") + 1
-        )
     topic_cache.forget(subscription.topic.name)
 
 

@@ -68,6 +68,8 @@ RECREATE_AFTER_DELETE_MS = 60_000
 # How long a FIFO receive's ReceiveRequestAttemptId can be retried.
 RECEIVE_ATTEMPT_WINDOW_MS = 5 * 60 * 1000
 MAX_MOVE_RATE = 500
+# DeleteQueue's last transaction, tried again when a concurrent send slipped a row in.
+DELETE_ATTEMPTS = 5
 
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
@@ -293,15 +295,26 @@ def delete_queue(queue):
     while message_sql.clear_dead_letter_source(queue.id) == message_sql.DELETE_BATCH:
         pass
     now = now_ms()
-    with transaction.atomic():
-        # Locked first: a send or a move task committing from here on waits (PostgreSQL's
-        # foreign-key check) and then fails as a missing queue, instead of slipping a row in
-        # between the delete's collection of dependent rows and its DELETE, which then failed.
-        list(Queue.objects.select_for_update().filter(pk=queue.pk).values_list("pk"))
-        Queue.objects.filter(pk=queue.pk).delete()
-        # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
-        DeletedQueueName.objects.filter(deleted_at__lte=now - RECREATE_AFTER_DELETE_MS).delete()
-        DeletedQueueName.objects.update_or_create(name=queue.name, defaults={"deleted_at": now})
+    for attempt in range(DELETE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                Queue.objects.filter(pk=queue.pk).delete()
+                # Remember the name for CreateQueue's 60 seconds; forget names whose time is up.
+                DeletedQueueName.objects.filter(
+                    deleted_at__lte=now - RECREATE_AFTER_DELETE_MS
+                ).delete()
+                DeletedQueueName.objects.update_or_create(
+                    name=queue.name, defaults={"deleted_at": now}
+                )
+            break
+        except IntegrityError:
+            # A message or move task committed between the delete's collection of the rows that
+            # name the queue and its DELETE (PostgreSQL checks foreign keys at commit), or a
+            # concurrent delete recorded the name first: collected again, they go too. Not a
+            # lock on the queue row up front: SetQueueAttributes holds a source queue's lock
+            # while its commit checks the dead-letter queue's row, and the two would deadlock.
+            if attempt == DELETE_ATTEMPTS - 1:
+                raise
     queue_cache.forget(queue.name)
     notifier.signal(queue.id)
 

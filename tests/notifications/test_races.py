@@ -276,3 +276,53 @@ def test_publishes_racing_a_topic_delete_answer_not_found_never_a_server_error(s
         assert server_errors(outcomes) == []
         assert error_code(outcomes[0]) is None
         assert {error_code(outcome) for outcome in outcomes[1:]} <= {None, "NotFound"}
+
+
+def test_unsubscribes_racing_a_topic_delete_never_answer_a_server_error(sns):
+    for _round in range(ROUNDS):
+        topic_arn = sns[0].create_topic(Name=unique())["TopicArn"]
+        arns = [
+            sns[0].subscribe(
+                TopicArn=topic_arn,
+                Protocol="sqs",
+                Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{unique('queue')}",
+            )["SubscriptionArn"]
+            for _ in sns[1:]
+        ]
+        calls = [partial(sns[0].delete_topic, TopicArn=topic_arn)] + [
+            partial(client.unsubscribe, SubscriptionArn=arn)
+            for client, arn in zip(sns[1:], arns, strict=True)
+        ]
+
+        outcomes = race(calls)
+
+        assert server_errors(outcomes) == []
+        assert {error_code(outcome) for outcome in outcomes} <= {None, "NotFound"}
+
+
+def test_fifo_publishes_racing_a_topic_delete_never_answer_a_server_error(sns):
+    for _round in range(ROUNDS):
+        name = unique()
+        topic_arn = sns[0].create_topic(Name=f"{name}.fifo", Attributes={"FifoTopic": "true"})
+        topic_arn = topic_arn["TopicArn"]
+        sns[0].subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}.fifo",
+        )
+        calls = [partial(sns[0].delete_topic, TopicArn=topic_arn)] + [
+            partial(
+                client.publish,
+                TopicArn=topic_arn,
+                Message="racing",
+                MessageGroupId="group",
+                MessageDeduplicationId=str(index),
+            )
+            for index, client in enumerate(sns[1:])
+        ]
+
+        outcomes = race(calls)
+
+        assert server_errors(outcomes) == []
+        assert error_code(outcomes[0]) is None
+        assert {error_code(outcome) for outcome in outcomes[1:]} <= {None, "NotFound"}
