@@ -149,8 +149,17 @@ def list_queues(params, request):
 
 
 def delete_queue(params, request):
-    service.delete_queue(_queue(params))
-    return {}
+    queue = _queue(params)
+    # Its messages first, in steps other requests run between (as PurgeQueue's), then the rest.
+    emptying = service.start_emptying(queue)
+
+    def attempt():
+        if not emptying.step():
+            return None
+        service.delete_queue(queue)
+        return {}
+
+    return Continuation(attempt)
 
 
 def get_queue_attributes(params, request):
