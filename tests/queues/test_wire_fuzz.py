@@ -20,7 +20,7 @@ from tests.wire_fuzz import SQS_XMLNS, RawClient, Snapshot, assert_unchanged, js
 
 REQUESTS_PER_EXAMPLE = 50
 JSON_EXAMPLES = 170
-QUERY_EXAMPLES = 120
+QUERY_EXAMPLES = 125
 # With tests/notifications/test_sns_wire_fuzz.py's 6,000, at least 20,000 a run.
 MINIMUM_JSON_REQUESTS = 8_000
 MINIMUM_QUERY_REQUESTS = 6_000
