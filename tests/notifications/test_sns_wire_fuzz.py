@@ -239,3 +239,21 @@ def test_deep_json_message_structure_is_refused(roost_server, fuzz_topic):
 
     assert status == 400
     assert xml_error(status, headers, content, SNS_XMLNS) == "InvalidParameter"
+
+
+@pytest.mark.parametrize("attribute", ["DeliveryPolicy", "Policy"])
+def test_deep_json_topic_attribute_is_refused_and_not_stored(roost_server, fuzz_topic, attribute):
+    client = RawClient(roost_server)
+    value = '{"http": ' + "[" * 5000 + "]" * 5000 + "}"
+    body = (
+        f"Action=SetTopicAttributes&Version=2010-03-31&TopicArn={quote(fuzz_topic[0], safe='')}"
+        f"&AttributeName={attribute}&AttributeValue={quote(value, safe='')}"
+    ).encode()
+    before = Snapshot(roost_server).take()
+
+    status, headers, content = client.send("POST", "/", dict(FORM_HEADERS), body, service="sns")
+    client.close()
+
+    assert status == 400
+    assert xml_error(status, headers, content, SNS_XMLNS) == "InvalidParameter"
+    assert_unchanged(before, Snapshot(roost_server).take())
