@@ -3,8 +3,9 @@
 One server process runs all its database work on one thread, so two requests race for a row only
 when two processes answer them, as under any deployment of several web processes. A RaceRoost
 starts SERVERS processes on one database: PostgreSQL (a database of its own on the server that
-DATABASE_URL names, else on 127.0.0.1:5432) or SQLite (a file of its own). Its broker is a SQLite
-file of its own too, so no shared worker ever runs its tasks against the wrong database.
+DATABASE_URL names, else on 127.0.0.1:5432), and SQLite (a file of its own) unless the run itself
+is on PostgreSQL. Its broker is a SQLite file of its own too, so no shared worker ever runs its
+tasks against the wrong database.
 """
 
 import os
@@ -44,10 +45,18 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 
 def postgres_url():
     """The PostgreSQL server to race on: the run's own when it uses one, else the local one."""
+    return os.environ["DATABASE_URL"] if run_uses_postgres() else DEFAULT_POSTGRES
+
+
+def run_uses_postgres():
     url = os.environ.get("DATABASE_URL", "")
-    if url and "postgresql" in dj_database_url.parse(url)["ENGINE"]:
-        return url
-    return DEFAULT_POSTGRES
+    return bool(url) and "postgresql" in dj_database_url.parse(url)["ENGINE"]
+
+
+def backends():
+    """The databases to race on: PostgreSQL always; SQLite too unless this run is on PostgreSQL
+    (CI's other leg runs on SQLite and covers it there)."""
+    return ["postgresql"] if run_uses_postgres() else ["postgresql", "sqlite"]
 
 
 def postgres_reachable(url):

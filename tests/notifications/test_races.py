@@ -11,7 +11,14 @@ from functools import partial
 
 import pytest
 
-from tests.race_roost import THREADS, error_code, race, server_errors, shared_race_roost
+from tests.race_roost import (
+    THREADS,
+    backends,
+    error_code,
+    race,
+    server_errors,
+    shared_race_roost,
+)
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -20,7 +27,7 @@ HTTP_ENDPOINT = "http://127.0.0.1:9/hook"
 ROUNDS = 3
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="module", params=backends())
 def roost(request):
     """Several server processes on one database of the race tests' own."""
     return shared_race_roost(request.param, request.config)

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.race_roost import THREADS, error_code, race, server_errors, shared_race_roost
+from tests.race_roost import (
+    THREADS,
+    backends,
+    error_code,
+    race,
+    server_errors,
+    shared_race_roost,
+)
 
 ROUNDS = 3
 NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
@@ -22,7 +29,7 @@ def path(url):
     return urlsplit(url).path
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="module", params=backends())
 def roost(request):
     """Several server processes on one database of the race tests' own."""
     return shared_race_roost(request.param, request.config)
