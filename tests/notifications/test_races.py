@@ -20,6 +20,8 @@ from tests.race_roost import (
     shared_race_roost,
 )
 
+pytestmark = pytest.mark.live
+
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 # Nothing listens on the discard port: confirmation requests, if a worker ever sent them, fail.

@@ -20,6 +20,8 @@ from tests.race_roost import (
     shared_race_roost,
 )
 
+pytestmark = pytest.mark.live
+
 ROUNDS = 3
 NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 
