@@ -1219,7 +1219,8 @@ def cancel_message_move_task(task_handle):
     return task
 
 
-MOVE_BATCH = 100
+# Messages one step moves at most (a rated task: one second's worth, if fewer).
+MOVE_BATCH = 1000
 _ACTIVE = (MessageMoveTask.Status.RUNNING, MessageMoveTask.Status.CANCELLING)
 
 
