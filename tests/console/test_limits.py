@@ -1,6 +1,8 @@
 """Live tests of what protects the service: the per-key request rate and the queue and topic caps."""
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import boto3
@@ -276,3 +278,39 @@ def test_rest_api_create_beyond_the_cap_is_refused(roost_server, capped, kind):
     assert response.status_code == 403
     assert response.json()["code"] == code
     assert count() == cap
+
+
+RACERS = 16
+LAST_PLACES = 4
+
+
+def test_creates_racing_for_the_last_places_never_overshoot_the_cap(roost_server, capped):
+    """Two web processes (each with its own database thread) take creates for the last places."""
+    key = (roost_server.access_key_id, roost_server.secret)
+    cap = len(_queue_urls(capped.sqs)) + LAST_PLACES
+    env = {**roost_server.env, "ROOST_MAX_QUEUES": str(cap)}
+    processes = []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            log_path = roost_server.data_dir / f"racing-{port}.log"
+            processes.append((port, launch_server(env, port, log_path)))
+        clients = [_client("sqs", f"http://127.0.0.1:{port}", *key) for port, _ in processes]
+        start = threading.Barrier(RACERS)
+
+        def create(index):
+            start.wait()
+            try:
+                clients[index % 2].create_queue(QueueName=f"racer-{uuid.uuid4().hex[:8]}")
+            except ClientError as error:
+                return error.response["Error"]["Code"]
+            return "created"
+
+        with ThreadPoolExecutor(RACERS) as pool:
+            outcomes = list(pool.map(create, range(RACERS)))
+    finally:
+        for _, process in processes:
+            _stop(process)
+
+    assert sorted(outcomes) == ["OverLimit"] * (RACERS - LAST_PLACES) + ["created"] * LAST_PLACES
+    assert len(_queue_urls(capped.sqs)) == cap
