@@ -15,7 +15,7 @@ from ninja import Query, Router, Status
 from notifications import delivery, dispatch, schemas, service
 from notifications.errors import InvalidParameter, NotFound
 from notifications.models import Delivery
-from queues.schemas import Error
+from queues.schemas import TEXT, Error, PathText
 
 router = Router()
 
@@ -219,7 +219,7 @@ def _failed(failures):
 
 
 @router.get("/topics", response={200: schemas.TopicList, **ERRORS}, tags=TOPICS)
-def list_topics(request, cursor: str | None = None):
+def list_topics(request, cursor: str | None = Query(None, pattern=TEXT)):
     """List topics by name, a hundred at a time."""
     topics, next_cursor = service.list_topics(cursor)
     return {"topics": [_topic_summary(topic) for topic in topics], "next_cursor": next_cursor}
@@ -239,13 +239,13 @@ def create_topic(request, payload: schemas.TopicCreate):
 
 
 @router.get("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
-def get_topic(request, name: str):
+def get_topic(request, name: PathText):
     """A topic's attributes, subscription counts and tags."""
     return _topic_detail(_topic(name))
 
 
 @router.patch("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
-def update_topic(request, name: str, payload: schemas.TopicUpdate):
+def update_topic(request, name: PathText, payload: schemas.TopicUpdate):
     """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
     topic = service.update_topic(
         _topic(name), _attributes_in(payload.attributes), payload.tags, payload.remove_tags
@@ -254,7 +254,7 @@ def update_topic(request, name: str, payload: schemas.TopicUpdate):
 
 
 @router.delete("/topics/{name}", response={204: None, **ERRORS}, tags=TOPICS)
-def delete_topic(request, name: str):
+def delete_topic(request, name: PathText):
     """Delete a topic with its subscriptions and the deliveries it still owes."""
     service.delete_topic(_topic(name))
     return Status(204, None)
@@ -268,7 +268,7 @@ def delete_topic(request, name: str):
     response={200: schemas.SubscriptionList, **ERRORS},
     tags=SUBSCRIPTIONS,
 )
-def list_subscriptions(request, name: str, cursor: str | None = None):
+def list_subscriptions(request, name: PathText, cursor: str | None = Query(None, pattern=TEXT)):
     """A topic's subscriptions in the order they were made, a hundred at a time."""
     subscriptions, next_cursor = service.list_subscriptions(_topic(name), cursor)
     return {
@@ -282,7 +282,7 @@ def list_subscriptions(request, name: str, cursor: str | None = None):
     response={201: schemas.SubscriptionDetail, **ERRORS},
     tags=SUBSCRIPTIONS,
 )
-def subscribe(request, name: str, payload: schemas.SubscriptionCreate):
+def subscribe(request, name: PathText, payload: schemas.SubscriptionCreate):
     """Subscribe an endpoint; subscribing it again returns the existing subscription.
 
     HTTP(S) and email endpoints are sent a confirmation and stay pending until they confirm;
@@ -303,7 +303,7 @@ def subscribe(request, name: str, payload: schemas.SubscriptionCreate):
     response={200: schemas.SubscriptionDetail, **ERRORS},
     tags=SUBSCRIPTIONS,
 )
-def get_subscription(request, subscription_id: str):
+def get_subscription(request, subscription_id: PathText):
     """A subscription's status (pending or confirmed) and attributes."""
     return _subscription_detail(_subscription(subscription_id))
 
@@ -313,7 +313,7 @@ def get_subscription(request, subscription_id: str):
     response={200: schemas.SubscriptionDetail, **ERRORS},
     tags=SUBSCRIPTIONS,
 )
-def update_subscription(request, subscription_id: str, payload: schemas.SubscriptionUpdate):
+def update_subscription(request, subscription_id: PathText, payload: schemas.SubscriptionUpdate):
     """Change attributes: all of them, or none when one is refused."""
     subscription = _subscription(subscription_id)
     attributes = _attributes_in(payload.attributes)
@@ -323,7 +323,7 @@ def update_subscription(request, subscription_id: str, payload: schemas.Subscrip
 @router.delete(
     "/subscriptions/{subscription_id}", response={204: None, **ERRORS}, tags=SUBSCRIPTIONS
 )
-def unsubscribe(request, subscription_id: str):
+def unsubscribe(request, subscription_id: PathText):
     """Delete a subscription; deliveries it still owes are dropped."""
     service.unsubscribe(_subscription(subscription_id))
     return Status(204, None)
@@ -333,7 +333,7 @@ def unsubscribe(request, subscription_id: str):
 
 
 @router.post("/topics/{name}/publish", response={201: schemas.Published, **ERRORS}, tags=PUBLISH)
-def publish(request, name: str, payload: schemas.Publish):
+def publish(request, name: PathText, payload: schemas.Publish):
     """Publish one message to every confirmed subscription whose filter policy it passes."""
     result = service.publish(_topic(name), _publish_entry(payload))
     return Status(201, _published(result))
@@ -344,7 +344,7 @@ def publish(request, name: str, payload: schemas.Publish):
     response={200: schemas.PublishBatchResult, **ERRORS},
     tags=PUBLISH,
 )
-def publish_batch(request, name: str, payload: schemas.PublishBatch):
+def publish_batch(request, name: PathText, payload: schemas.PublishBatch):
     """Publish up to ten messages; each entry succeeds or fails on its own."""
     entries = [_publish_entry(entry, entry.id) for entry in payload.entries]
     successful, failures = service.publish_messages(_topic(name), entries)
@@ -362,7 +362,7 @@ def publish_batch(request, name: str, payload: schemas.PublishBatch):
     response={200: schemas.DeliveryPage, **ERRORS},
     tags=DELIVERIES,
 )
-def list_deliveries(request, subscription_id: str, filters: Query[schemas.DeliveryFilters]):
+def list_deliveries(request, subscription_id: PathText, filters: Query[schemas.DeliveryFilters]):
     """List a subscription's deliveries, newest first, each with its attempts.
 
     Every attempt records its time, HTTP status, latency and error; finished deliveries are kept
@@ -382,7 +382,7 @@ def list_deliveries(request, subscription_id: str, filters: Query[schemas.Delive
     response={200: schemas.Delivery, **ERRORS},
     tags=DELIVERIES,
 )
-def replay_delivery(request, subscription_id: str, delivery_id: int):
+def replay_delivery(request, subscription_id: PathText, delivery_id: int):
     """Deliver a failed or dead-lettered message again, with a fresh round of retries."""
     found = _delivery(_subscription(subscription_id), delivery_id)
     replayed = delivery.replay(found)

@@ -22,6 +22,7 @@ from queues.schemas import (
     JsonText,
     Strict,
     Tags,
+    Text,
     data_type,
 )
 
@@ -44,26 +45,26 @@ class TopicAttributeSet(Strict):
     DeliveryPolicy: JsonText = None
     SignatureVersion: Literal[1, 2, "1", "2"] = None
     ContentBasedDeduplication: Flag = Field(None, description="FIFO topics only.")
-    KmsMasterKeyId: str = None
-    TracingConfig: str = None
+    KmsMasterKeyId: Text = None
+    TracingConfig: Text = None
     ArchivePolicy: JsonText = None
-    FifoThroughputScope: str = None
+    FifoThroughputScope: Text = None
     DataProtectionPolicy: JsonText = None
-    ApplicationSuccessFeedbackRoleArn: str = None
-    ApplicationSuccessFeedbackSampleRate: str = None
-    ApplicationFailureFeedbackRoleArn: str = None
-    FirehoseSuccessFeedbackRoleArn: str = None
-    FirehoseSuccessFeedbackSampleRate: str = None
-    FirehoseFailureFeedbackRoleArn: str = None
-    HTTPSuccessFeedbackRoleArn: str = None
-    HTTPSuccessFeedbackSampleRate: str = None
-    HTTPFailureFeedbackRoleArn: str = None
-    LambdaSuccessFeedbackRoleArn: str = None
-    LambdaSuccessFeedbackSampleRate: str = None
-    LambdaFailureFeedbackRoleArn: str = None
-    SQSSuccessFeedbackRoleArn: str = None
-    SQSSuccessFeedbackSampleRate: str = None
-    SQSFailureFeedbackRoleArn: str = None
+    ApplicationSuccessFeedbackRoleArn: Text = None
+    ApplicationSuccessFeedbackSampleRate: Text = None
+    ApplicationFailureFeedbackRoleArn: Text = None
+    FirehoseSuccessFeedbackRoleArn: Text = None
+    FirehoseSuccessFeedbackSampleRate: Text = None
+    FirehoseFailureFeedbackRoleArn: Text = None
+    HTTPSuccessFeedbackRoleArn: Text = None
+    HTTPSuccessFeedbackSampleRate: Text = None
+    HTTPFailureFeedbackRoleArn: Text = None
+    LambdaSuccessFeedbackRoleArn: Text = None
+    LambdaSuccessFeedbackSampleRate: Text = None
+    LambdaFailureFeedbackRoleArn: Text = None
+    SQSSuccessFeedbackRoleArn: Text = None
+    SQSSuccessFeedbackSampleRate: Text = None
+    SQSFailureFeedbackRoleArn: Text = None
 
 
 class TopicAttributeChanges(Changes, TopicAttributeSet):
@@ -90,7 +91,7 @@ class TopicUpdate(Changes):
     tags: Annotated[Tags, Field(min_length=1)] = Field(
         None, description="Merged into the topic's tags."
     )
-    remove_tags: Annotated[list[str], Field(min_length=1)] = None
+    remove_tags: Annotated[list[Text], Field(min_length=1)] = None
 
 
 class TopicSummary(Schema):
@@ -127,7 +128,7 @@ class SubscriptionAttributes(Strict):
     FilterPolicyScope: Literal["MessageAttributes", "MessageBody"] = None
     RawMessageDelivery: Flag = Field(None, description="SQS and HTTP(S) subscriptions only.")
     RedrivePolicy: JsonText = Field(None, description='{"deadLetterTargetArn": <queue ARN>}')
-    SubscriptionRoleArn: str = None
+    SubscriptionRoleArn: Text = None
     ReplayPolicy: JsonText = None
 
 
@@ -137,7 +138,7 @@ class SubscriptionAttributeChanges(Changes, SubscriptionAttributes):
 
 class SubscriptionCreate(Strict):
     protocol: Literal["sqs", "http", "https", "email", "email-json"]
-    endpoint: Annotated[str, Field(min_length=1, max_length=2048)] = Field(
+    endpoint: Annotated[str, Field(pattern=NON_EMPTY_TEXT, max_length=2048)] = Field(
         description="A queue ARN, an http(s) URL or an email address, as the protocol needs."
     )
     attributes: SubscriptionAttributes = Field(
@@ -206,7 +207,7 @@ MessageAttributes = Annotated[
 
 
 class Publish(Strict):
-    message: Annotated[str, Field(min_length=1)] = Field(
+    message: Annotated[str, Field(pattern=NON_EMPTY_TEXT)] = Field(
         description="Up to 256 KiB of UTF-8 with the message attributes."
     )
     subject: Annotated[str, Field(pattern=r"^[\x20-\x7e]{1,100}$")] | None = Field(
@@ -257,7 +258,7 @@ class DeliveryFilters(Schema):
         description='Only deliveries in this state; "failed" includes dead-lettered ones. '
         "Default: all.",
     )
-    cursor: str | None = Field(None, description="next_cursor from the previous page.")
+    cursor: Text | None = Field(None, description="next_cursor from the previous page.")
     limit: int = Field(20, ge=1, le=MAX_DELIVERY_PAGE)
 
 

@@ -209,7 +209,14 @@ def _failed(failures):
 
 
 @router.get("/queues", response={200: schemas.QueueList, **ERRORS}, tags=QUEUES)
-def list_queues(request, prefix: str = "", limit: int = 1000, cursor: str | None = None):
+def list_queues(
+    request,
+    prefix: str = Query("", pattern=schemas.TEXT),
+    limit: int = Query(1000, ge=1, le=1000),
+    cursor: str | None = Query(
+        None, pattern=schemas.TEXT, description="next_cursor from the previous page."
+    ),
+):
     """List queues by name, optionally only those whose name starts with `prefix`."""
     queues, next_cursor = service.list_queues(prefix, limit, cursor)
     return {"queues": [_summary(request, queue) for queue in queues], "next_cursor": next_cursor}
@@ -229,13 +236,13 @@ def create_queue(request, payload: schemas.QueueCreate):
 
 
 @router.get("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
-def get_queue(request, name: str):
+def get_queue(request, name: schemas.PathText):
     """A queue's attributes, depth (visible, in flight, delayed), redrive policy and tags."""
     return _detail(request, service.get_queue(name))
 
 
 @router.patch("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
-def update_queue(request, name: str, payload: schemas.QueueUpdate):
+def update_queue(request, name: schemas.PathText, payload: schemas.QueueUpdate):
     """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
     queue = service.update_queue(
         service.get_queue(name),
@@ -247,14 +254,14 @@ def update_queue(request, name: str, payload: schemas.QueueUpdate):
 
 
 @router.delete("/queues/{name}", response={204: None, **ERRORS}, tags=QUEUES)
-def delete_queue(request, name: str):
+def delete_queue(request, name: schemas.PathText):
     """Delete a queue and every message in it."""
     service.delete_queue(service.get_queue(name))
     return Status(204, None)
 
 
 @router.post("/queues/{name}/purge", response={200: schemas.PurgeResult, **ERRORS}, tags=QUEUES)
-def purge_queue(request, name: str):
+def purge_queue(request, name: schemas.PathText):
     """Delete every message in the queue (once a minute per queue, as in SQS)."""
     return {"deleted": service.purge_queue(service.get_queue(name))}
 
@@ -263,7 +270,7 @@ def purge_queue(request, name: str):
 
 
 @router.get("/queues/{name}/messages", response={200: schemas.PeekPage, **ERRORS}, tags=MESSAGES)
-def peek_messages(request, name: str, filters: Query[schemas.PeekFilters]):
+def peek_messages(request, name: schemas.PathText, filters: Query[schemas.PeekFilters]):
     """Browse messages without receiving them: nothing about them changes."""
     messages, next_cursor = peek.peek_messages(
         service.get_queue(name),
@@ -282,7 +289,7 @@ def peek_messages(request, name: str, filters: Query[schemas.PeekFilters]):
 @router.post(
     "/queues/{name}/messages", response={201: schemas.SentMessage, **ERRORS}, tags=MESSAGES
 )
-def send_message(request, name: str, payload: schemas.SendMessage):
+def send_message(request, name: schemas.PathText, payload: schemas.SendMessage):
     """Send one message."""
     queue = service.get_queue(name)
     result = service.send_message(queue, _send_entry(payload), sender_id=_sender_id(request))
@@ -294,7 +301,7 @@ def send_message(request, name: str, payload: schemas.SendMessage):
     response={200: schemas.SendBatchResult, **ERRORS},
     tags=MESSAGES,
 )
-def send_message_batch(request, name: str, payload: schemas.SendBatch):
+def send_message_batch(request, name: schemas.PathText, payload: schemas.SendBatch):
     """Send up to ten messages; each entry succeeds or fails on its own."""
     queue = service.get_queue(name)
     entries = [_send_entry(entry, entry.id) for entry in payload.entries]
@@ -313,7 +320,7 @@ _database = sync_to_async  # thread-sensitive: all ORM work on the one sync thre
     response={200: schemas.ReceiveResult, **ERRORS},
     tags=MESSAGES,
 )
-async def receive_messages(request, name: str, payload: schemas.Receive | None = None):
+async def receive_messages(request, name: schemas.PathText, payload: schemas.Receive | None = None):
     """Receive up to ten messages, long-polling up to `wait_seconds` when none are visible."""
     payload = payload or schemas.Receive()
     queue = await _database(service.get_queue)(name)
@@ -340,7 +347,7 @@ async def receive_messages(request, name: str, payload: schemas.Receive | None =
 @router.delete(
     "/queues/{name}/messages/{receipt_handle}", response={204: None, **ERRORS}, tags=MESSAGES
 )
-def delete_message(request, name: str, receipt_handle: str):
+def delete_message(request, name: schemas.PathText, receipt_handle: schemas.PathText):
     """Delete a received message; a handle from an earlier receive deletes nothing, as in SQS."""
     service.delete_message(service.get_queue(name), receipt_handle)
     return Status(204, None)
@@ -351,7 +358,12 @@ def delete_message(request, name: str, receipt_handle: str):
     response={204: None, **ERRORS},
     tags=MESSAGES,
 )
-def change_visibility(request, name: str, receipt_handle: str, payload: schemas.ChangeVisibility):
+def change_visibility(
+    request,
+    name: schemas.PathText,
+    receipt_handle: schemas.PathText,
+    payload: schemas.ChangeVisibility,
+):
     """Make a received message visible again `visibility_timeout` seconds from now."""
     service.change_message_visibility(
         service.get_queue(name), receipt_handle, payload.visibility_timeout
@@ -363,7 +375,7 @@ def change_visibility(request, name: str, receipt_handle: str, payload: schemas.
 
 
 @router.post("/queues/{name}/move-tasks", response={201: schemas.MoveTask, **ERRORS}, tags=REDRIVE)
-def start_move_task(request, name: str, payload: schemas.StartMoveTask):
+def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveTask):
     """Move a dead-letter queue's messages back to their source queues (or to `destination`)."""
     source = service.get_queue(name)
     destination = service.get_queue(payload.destination) if payload.destination else None
@@ -376,7 +388,7 @@ def start_move_task(request, name: str, payload: schemas.StartMoveTask):
 @router.get(
     "/queues/{name}/move-tasks", response={200: schemas.MoveTaskList, **ERRORS}, tags=REDRIVE
 )
-def list_move_tasks(request, name: str, limit: int = 10):
+def list_move_tasks(request, name: schemas.PathText, limit: int = Query(10, ge=1, le=10)):
     """The queue's most recent move tasks, newest first (at most 10)."""
     tasks = service.list_message_move_tasks(service.get_queue(name).arn, limit)
     return {"tasks": [_move_task(task) for task in tasks]}
@@ -385,6 +397,6 @@ def list_move_tasks(request, name: str, limit: int = 10):
 @router.post(
     "/move-tasks/{task_handle}/cancel", response={200: schemas.MoveTask, **ERRORS}, tags=REDRIVE
 )
-def cancel_move_task(request, task_handle: str):
+def cancel_move_task(request, task_handle: schemas.PathText):
     """Stop a running move task; messages already moved stay moved."""
     return _move_task(service.cancel_message_move_task(task_handle))
