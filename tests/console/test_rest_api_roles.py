@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
+from console import access_keys
 from console.api import api
 from console.roles import REFUSED
 from notifications import service as topics
@@ -165,8 +166,6 @@ def test_operator_session_changes_things(operator, world):
 
 
 def test_access_key_keeps_its_rights(world):
-    from console import access_keys
-
     key, secret = access_keys.create_access_key(name="program")
     client = Client(
         enforce_csrf_checks=True, headers={"Authorization": f"Bearer {key.access_key_id}:{secret}"}

@@ -6,11 +6,15 @@ and every answer goes through all of schemathesis's checks: never a 5xx, a docum
 content type, headers and body, no answer without credentials, 405 for undeclared methods.
 """
 
+import json
 import re
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from console.api import api
 
 # Per operation; with the coverage phase off the whole run takes about a minute on a CI leg.
 EXAMPLES = 50
@@ -118,3 +122,26 @@ def test_rest_api_keeps_its_openapi_document(case, bearer):
         excluded_checks=[positive_data_acceptance],
         additional_checks=[valid_requests_are_accepted],
     )
+
+
+def _patterns(node):
+    """Every regular expression in a JSON Schema document: pattern values and patternProperties."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            elif key == "patternProperties":
+                yield from value
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
+
+
+def test_every_pattern_in_the_openapi_document_is_a_json_schema_regex():
+    """Generators and validators silently drop a pattern they cannot compile."""
+    patterns = set(_patterns(json.loads(json.dumps(api.get_openapi_schema()))))
+
+    assert len(patterns) > 10
+    for pattern in patterns:
+        jsonschema_rs.validator_for({"type": "string", "pattern": pattern})  # raises if invalid

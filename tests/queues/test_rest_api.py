@@ -898,3 +898,14 @@ def test_queue_url_host_is_ignored(api, queue):
 
     messages = response.json()["ReceiveMessageResponse"]["ReceiveMessageResult"]["Message"]
     assert [message["Body"] for message in messages] == ["hello"]
+
+
+def test_text_with_a_nul_character_is_refused_before_it_reaches_the_database(api):
+    tagged = api.post("/api/queues", {"name": "orders", "tags": {"team": "a\x00b"}})
+    named = api.get("/api/queues/a%00b")
+    listed = api.get("/api/queues?prefix=a%00")
+
+    assert_error(tagged, 400, "ValidationError")
+    assert_error(named, 400, "ValidationError")
+    assert_error(listed, 400, "ValidationError")
+    assert not service.list_queues()[0]
