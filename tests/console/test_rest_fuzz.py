@@ -35,6 +35,7 @@ RULES = {
         ("InvalidAttributeName", r"Unknown Attribute"),  # FIFO-only ones on a standard queue
         ("InvalidAttributeValue", r"."),  # policies' JSON, FifoQueue against the name, KMS
         ("InvalidParameterValue", r"."),
+        ("QueueDeletedRecently", r"."),  # a name deleted by an earlier example
     ],
     "PATCH /api/queues/{name}": [
         ("InvalidAttributeName", r"Unknown Attribute"),
