@@ -1,6 +1,5 @@
 import base64
 import json
-import time
 
 import pytest
 
@@ -95,10 +94,8 @@ def test_empty_body_is_a_missing_parameter(body):
     ],
     ids=["ascii", "ascii-json", "non-ascii"],
 )
-def test_validating_a_1_mib_body_is_fast(body):
-    start = time.perf_counter()
-    validate_body(body)
-    assert time.perf_counter() - start < 0.05
+def test_a_1_mib_body_of_allowed_characters_passes_validation(body):
+    validate_body(body)  # raises InvalidMessageContents on any forbidden character
 
 
 def test_forbidden_character_at_the_end_of_a_large_ascii_body_is_found():
@@ -345,10 +342,10 @@ def test_number_beyond_sqs_limits_is_rejected(number):
     )
 
 
-def test_long_non_number_is_rejected_quickly():
-    start = time.perf_counter()
-    rejection({"n": string("1" * 200_000 + "x", "Number")})
-    assert time.perf_counter() - start < 0.05
+def test_long_non_number_is_rejected_as_not_a_number():
+    assert rejection({"n": string("1" * 200_000 + "x", "Number")}) == (
+        "Can't cast the value of message (user) attribute 'n' to a number."
+    )
 
 
 # System attributes
