@@ -2,8 +2,8 @@
 
 Both forms are accepted: the `Authorization: AWS4-HMAC-SHA256 ...` header and presigned URLs
 (`X-Amz-Algorithm`, `X-Amz-Signature`, ... in the query string). The checks run in AWS's order:
-parameters present, date format and freshness, Host and every x-amz-* header signed,
-algorithm, credential scope, key, signature.
+parameters present, date format and freshness, Host, Content-Type and every x-amz-* header
+signed, algorithm, credential scope, key, signature.
 
 This runs on every API request. With warm caches it does no ORM query, no regex and no datetime
 parsing: the key and secret come from `access_keys.find_active_key`, the derived signing key is
@@ -90,7 +90,7 @@ def verify_request(method, path, query_string, headers, body):
         raise SignatureDoesNotMatch(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
         )
-    _check_required_headers_signed(headers, header_names)
+    _check_required_headers_signed(headers, header_names, presigned)
     if algorithm != ALGORITHM:
         raise IncompleteSignature(
             f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now)."
@@ -138,15 +138,18 @@ def verify_request(method, path, query_string, headers, body):
     )
 
 
-def _check_required_headers_signed(headers, header_names):
-    """Refuse a request that carries an x-amz-* header it did not sign.
+def _check_required_headers_signed(headers, header_names, presigned):
+    """Refuse a request that leaves Content-Type or an x-amz-* header it carries unsigned.
 
-    Otherwise a captured request could be replayed with it changed: X-Amz-Target picks the SQS
-    operation, so a signed ListQueues would run as PurgeQueue. Content-Type may stay unsigned,
-    as AWS allows: the AWS SDK for JavaScript v2 never signs it, and here it selects nothing
-    (the body it describes is signed).
+    Otherwise a captured request could be replayed with these changed: X-Amz-Target picks the
+    SQS operation, so a signed ListQueues would run as PurgeQueue. Presigned URLs need not sign
+    Content-Type (SDKs leave it out of them), as with AWS.
     """
     signed = set(header_names)
+    if not presigned and "content-type" in headers and "content-type" not in signed:
+        raise SignatureDoesNotMatch(
+            "'Content-Type' must be a 'SignedHeader' in the AWS Authorization."
+        )
     for name in sorted(headers):
         if name.startswith("x-amz-") and name not in signed:
             raise SignatureDoesNotMatch(

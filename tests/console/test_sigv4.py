@@ -510,7 +510,7 @@ def test_presigned_url_valid_for_more_than_a_week_is_refused(signer):
         ).verify()
 
 
-# Headers that must be signed, as AWS requires: Host and every x-amz-* header.
+# Headers that must be signed, as AWS requires: Host, Content-Type and every x-amz-* header.
 
 
 def test_header_form_must_sign_the_operation_target(key_and_secret):
@@ -524,12 +524,15 @@ def test_header_form_must_sign_the_operation_target(key_and_secret):
         unsigned.verify()
 
 
-def test_content_type_may_stay_unsigned_as_the_javascript_sdk_v2_leaves_it(key_and_secret):
+def test_header_form_must_sign_content_type(key_and_secret):
     key, secret = key_and_secret
     request = sign(key.access_key_id, secret, body=b"Action=ListQueues", headers=FORM)
     unsigned = without_signed_header(request, "content-type", key.access_key_id, secret)
 
-    assert unsigned.verify()[1] == "sqs"
+    with pytest.raises(
+        SignatureDoesNotMatch, match="'Content-Type' must be a 'SignedHeader' in the AWS"
+    ):
+        unsigned.verify()
 
 
 def test_presigned_url_must_sign_an_x_amz_header_it_is_sent_with(signer):
