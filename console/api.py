@@ -19,9 +19,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
-from console import access_keys, database_outage, rate_limit, roles
-from console.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
-from console.wire import sigv4
+from aws_protocol import database_outage, rate_limit, sigv4
+from aws_protocol.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
+from console import access_keys, roles
 from notifications.api import router as notifications_router
 from queues.api import router as queues_router
 
@@ -107,7 +107,7 @@ class SigV4(AuthBase):
             return None
         headers = {name.lower(): value for name, value in request.headers.items()}
         key, _service = sigv4.verify_request(
-            request.method, raw_path(request), query_string, headers, request.body
+            request.method, raw_path(request), query_string, headers, request.body, access_keys
         )
         return _within_rate(key)
 

@@ -15,8 +15,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from aws_protocol.endpoint import Endpoint  # noqa: E402
+from console import access_keys  # noqa: E402
 from console.live.routing import websocket_urlpatterns  # noqa: E402
-from console.wire.endpoint import router  # noqa: E402
+from notifications.wire import sns_query  # noqa: E402
+from queues.wire import sqs_json, sqs_query  # noqa: E402
+
+# SQS over JSON and query, SNS over query, all at one endpoint; keys checked against the console's.
+aws_endpoint = Endpoint(
+    json_protocol=sqs_json, query_protocols=[sqs_query, sns_query], keys=access_keys
+)
 
 # Static files (the console's CSS and htmx, the admin's) are served asynchronously from the apps'
 # static folders, so `make run` needs no collectstatic and no sync middleware: a sync middleware
@@ -24,7 +32,7 @@ from console.wire.endpoint import router  # noqa: E402
 # Live console pages connect over WebSockets with their login session.
 application = ProtocolTypeRouter(
     {
-        "http": router(ASGIStaticFilesHandler(django_application)),
+        "http": aws_endpoint.router(ASGIStaticFilesHandler(django_application)),
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -2,17 +2,11 @@
 
 An operator is a superuser or a user with the `console.operate` permission, which the
 "Operators" group (created by a migration) carries: add people to that group in the admin.
-`is_operator` is the one check every door asks before a change: the console's views and the
-REST API's session authentication alike.
+`is_operator` is the one check every door asks before a change: the console's views (through
+`console.views.guards.operator_required`) and the REST API's session authentication alike.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseForbidden
-
 from console.models import AccessKey
-from console.views.responses import with_toast
 
 OPERATE_PERMISSION = "console.operate"
 OPERATORS_GROUP = "Operators"
@@ -32,16 +26,3 @@ def is_operator(principal):
         and principal.is_active
         and (principal.is_superuser or principal.has_perm(OPERATE_PERMISSION))
     )
-
-
-def operator_required(view):
-    """Let only operators through: anonymous users go to the login page, others get a 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not is_operator(request.user):
-            return with_toast(HttpResponseForbidden(REFUSED), REFUSED, level="error")
-        return view(request, *args, **kwargs)
-
-    return wrapped

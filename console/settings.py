@@ -41,7 +41,7 @@ CSRF_COOKIE_SECURE = ROOST_SECURE_COOKIES
 # SigV4 requests older or newer than this many seconds are refused, as AWS does.
 ROOST_SIGNATURE_MAX_SKEW = env_int("ROOST_SIGNATURE_MAX_SKEW", 900, 0)
 # Requests per second each access key may make (AWS endpoint and REST API), in bursts of up to
-# ROOST_RATE_LIMIT_BURST; 0 turns the limit off. Counted per web process (console/rate_limit.py).
+# ROOST_RATE_LIMIT_BURST; 0 turns the limit off. Counted per web process (aws_protocol/rate_limit.py).
 ROOST_RATE_LIMIT_PER_KEY = env_int("ROOST_RATE_LIMIT_PER_KEY", 0, 0)
 ROOST_RATE_LIMIT_BURST = env_int("ROOST_RATE_LIMIT_BURST", max(ROOST_RATE_LIMIT_PER_KEY, 1), 1)
 # How many queues and topics the installation may hold; 0 means no cap. SQS sets no quota on
@@ -68,7 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: while the database is out of reach, 503 at once, before anything waits on it.
-    "console.database_outage.refuse_while_unreachable",
+    "console.middleware.refuse_while_unreachable",
     "django.middleware.security.SecurityMiddleware",
     "console.security_headers.console_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",

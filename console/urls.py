@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from console.api import api
+from console.api import api, authenticate, translate
 from console.live import sse
 from console.views import access_keys, overview, queues, topics
-from queues import localstack
+from queues.wire import localstack
 
 queue_patterns = [
     path("", queues.queue_page, name="queue"),
@@ -71,6 +71,9 @@ console_patterns = [
     ),
 ]
 
+# LocalStack's SQS developer endpoint, behind the REST API's credentials.
+localstack_messages = localstack.messages_view(authenticate, translate)
+
 urlpatterns = [
     path("", include((console_patterns, "console"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -79,10 +82,10 @@ urlpatterns = [
     path("api/", api.urls),
     path("sns/", include("notifications.urls")),
     path("live/sse/", sse.live_events, name="live-sse"),
-    path("_aws/sqs/messages", localstack.list_messages, name="localstack-sqs-messages"),
+    path("_aws/sqs/messages", localstack_messages, name="localstack-sqs-messages"),
     path(
         "_aws/sqs/messages/<str:region>/<str:account>/<str:queue_name>",
-        localstack.list_messages,
+        localstack_messages,
         name="localstack-sqs-queue-messages",
     ),
 ]

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.db.models import F
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from notifications import delivery_policy, delivery_sql, dispatch, envelopes, throttle, transports
 from notifications.errors import InvalidParameter
 from notifications.models import (

@@ -15,7 +15,7 @@ SNS adds jitter to retries; the delays here are the policy's targets, before any
 import json
 from dataclasses import dataclass
 
-from console.wire import json_input
+from aws_protocol import json_input
 from notifications.errors import InvalidParameter
 
 MAX_DELAY_TARGET = 3600

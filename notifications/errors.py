@@ -1,6 +1,6 @@
 """SNS's errors: the code and HTTP status botocore's SNS model gives each (SNS speaks only query)."""
 
-from console.errors import ClientError, RoostError
+from aws_protocol.errors import ClientError, RoostError
 
 
 class InvalidParameter(ClientError):

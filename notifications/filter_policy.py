@@ -17,7 +17,7 @@ import json
 import math
 from functools import lru_cache
 
-from console.wire import json_input
+from aws_protocol import json_input
 from notifications.errors import InvalidParameter
 
 MESSAGE_ATTRIBUTES = "MessageAttributes"

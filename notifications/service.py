@@ -21,9 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from console import caps
-from console.errors import RoostError
-from console.wire import json_input
+from aws_protocol import json_input, quotas
+from aws_protocol.errors import RoostError
 from notifications import delivery, delivery_policy, delivery_sql, dispatch
 from notifications.errors import (
     AuthorizationError,
@@ -310,7 +309,7 @@ def create_topic(name, attributes=None, tags=None):
         return _existing_topic(existing, topic, attributes, tags)
     try:
         with transaction.atomic():
-            caps.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
+            quotas.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
     except IntegrityError:
         # Another request created it since the check above: answer as if it had been first.
         existing = Topic.objects.filter(name=name).first()

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from notifications import envelopes, service, signing
 
 # The certificate's name is its fingerprint, so what a name serves never changes.

@@ -18,7 +18,7 @@ import weakref
 
 from django.db import connection
 
-from console import database_thread
+from aws_protocol import database_thread
 from queues import notifier
 
 logger = logging.getLogger("roost.wakeups")

@@ -1,6 +1,6 @@
 """SQS's errors: the code botocore's JSON model names, the legacy query code and the HTTP status."""
 
-from console.errors import ClientError
+from aws_protocol.errors import ClientError
 
 
 class QueueDoesNotExist(ClientError):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from console.wire import json_input
+from aws_protocol import json_input
 from queues.errors import InvalidAttributeName, InvalidAttributeValue, InvalidParameterValue
 
 

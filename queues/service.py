@@ -18,8 +18,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from console import caps
-from console.errors import RoostError
+from aws_protocol import quotas
+from aws_protocol.errors import RoostError
 from queues import activity, cross_process, message_sql, notifier, queue_attributes, receipts
 from queues.errors import (
     BatchEntryIdsNotDistinct,
@@ -266,7 +266,7 @@ def create_queue(name, attributes=None, tags=None):
     _apply_redrive_policy(queue, values)
     try:
         with transaction.atomic():
-            caps.insert_within_cap(
+            quotas.insert_within_cap(
                 queue,
                 settings.ROOST_MAX_QUEUES,
                 OverLimit(f"You have reached the limit of {settings.ROOST_MAX_QUEUES} queues."),

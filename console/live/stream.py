@@ -9,8 +9,8 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import DatabaseError, connection
 
-from console import database_outage
-from console.errors import RoostError
+from aws_protocol import database_outage
+from aws_protocol.errors import RoostError
 from console.live.pages import UnknownPage, fragments_function
 
 logger = logging.getLogger("roost.live")

@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from aws_protocol.errors import RoostError
 from console import access_keys
-from console.errors import RoostError
 from console.forms.access_keys import CreateAccessKeyForm
 from console.forms.service_errors import add_service_error
 from console.models import AccessKey
-from console.roles import is_operator, operator_required
+from console.roles import is_operator
 from console.views import responses
+from console.views.guards import operator_required
 
 TEMPLATE = "console/access_keys.html"
 

@@ -6,7 +6,7 @@ from django.db import DatabaseError
 from django.http import HttpResponse
 from django.views.defaults import server_error as django_server_error
 
-from console import database_outage
+from aws_protocol import database_outage
 from console.views.responses import with_toast
 
 UNAVAILABLE_PAGE = (

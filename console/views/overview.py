@@ -1,7 +1,6 @@
 """The overview: every queue and topic with its live numbers, a name filter, create forms."""
 
 import hashlib
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -11,17 +10,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from console.forms.overview import CreateQueueForm, CreateTopicForm
 from console.forms.service_errors import add_service_error
-from console.roles import is_operator, operator_required
+from console.roles import is_operator
 from console.views import responses
+from console.views.guards import operator_required
 from notifications import service as topics_service
 from notifications.models import Subscription, Topic
-from queues import activity
 from queues import service as queues_service
+from queues.depths import EMPTY, queue_rates, queue_stats
 from queues.models import Queue
-from queues.service import queue_depths
 
 TEMPLATE = "console/overview.html"
 
@@ -37,43 +36,6 @@ SNS_SNIPPET = """import boto3
 sns = boto3.client("sns", endpoint_url="{endpoint}", region_name="{region}",
                    aws_access_key_id="YOUR_KEY_ID", aws_secret_access_key="YOUR_SECRET")
 topic_arn = sns.create_topic(Name="events")["TopicArn"]"""
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """A queue's depth and the send time (ms) of its oldest unexpired message."""
-
-    visible: int = 0
-    in_flight: int = 0
-    delayed: int = 0
-    oldest_sent_at: int | None = None
-
-    @property
-    def total(self):
-        return self.visible + self.in_flight + self.delayed
-
-
-EMPTY = QueueStats()
-
-
-def queue_stats(queue_ids=None):
-    """{queue pk: QueueStats} for these queues (None: all).
-
-    queues.service.queue_depths walks the receive claim's index per queue rather than the
-    messages: on PostgreSQL with 200 queues and 1,000,000 messages that is ~120-160 ms, where a
-    GROUP BY over the table took ~520 ms (docs/benchmarks.md).
-    """
-    return {
-        queue_id: QueueStats(visible, in_flight, delayed, oldest)
-        for queue_id, (visible, in_flight, delayed, oldest) in queue_depths(queue_ids).items()
-    }
-
-
-def queue_rates(queue_ids):
-    """{queue pk: (sent, received) over about the last minute}; queues without traffic get 0."""
-    queue_ids = list(queue_ids)
-    counted = activity.rates(queue_ids)
-    return {pk: counted.get(pk, (0, 0)) for pk in queue_ids}
 
 
 def _queue_rows(queues, everything=False):

@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from aws_protocol.errors import RoostError
 from console import charts
-from console.errors import RoostError
 from console.forms.queues import (
     EDITABLE_BY_NAME,
     AttributeForm,
@@ -27,10 +27,11 @@ from console.forms.queues import (
     editable_attributes,
 )
 from console.forms.service_errors import add_service_error
-from console.roles import is_operator, operator_required
+from console.roles import is_operator
 from console.views import responses
-from console.views.overview import EMPTY, queue_stats
+from console.views.guards import operator_required
 from queues import peek, service
+from queues.depths import EMPTY, queue_stats
 from queues.models import MessageMoveTask, Queue
 
 TEMPLATE = "console/queue.html"

@@ -9,16 +9,18 @@ list items, `<entry><key/><value/></entry>` map entries, inside an `<XResult>` w
 import base64
 import binascii
 
-from console.errors import InvalidAction, MissingAction, MissingAuthenticationToken
-from console.wire import shapes, xml
-from console.wire.query import numbered, unflatten
-from console.wire.responses import Response
+from aws_protocol import shapes, xml
+from aws_protocol.errors import InvalidAction, MissingAction, MissingAuthenticationToken
+from aws_protocol.query import numbered, unflatten
+from aws_protocol.responses import Response
 from notifications import service
-from notifications.errors import InvalidParameter, NotFound
+from notifications.errors import InvalidParameter, NotFound, Throttling
 from notifications.wire.sns_shapes import INPUTS
 
 NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 CONTENT_TYPE = "text/xml"
+SIGNING_NAME = "sns"  # the service a SigV4 credential scope names
+API_VERSION = "2010-03-31"
 
 # The links a subscriber follows with a plain GET, no signature: SubscribeURL and UnsubscribeURL.
 UNSIGNED_LINKS = ("ConfirmSubscription", "Unsubscribe")
@@ -429,6 +431,20 @@ def handle(request):
         None if result is None else f"{action}Result",
     )
     return Response(200, body, CONTENT_TYPE)
+
+
+def is_unsigned_link(request):
+    """Whether a plain, unsigned GET is SNS's SubscribeURL or UnsubscribeURL.
+
+    Subscribers (an HTTP endpoint's code, a person's browser) follow these links unsigned; the
+    token they carry is the credential.
+    """
+    form = request.form
+    return form.get("Action") in UNSIGNED_LINKS and bool(form.get("Token"))
+
+
+def throttled():
+    return Throttling()
 
 
 def error_response(error, request):

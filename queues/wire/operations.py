@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from console.errors import SerializationException
+from aws_protocol.errors import SerializationException
 from queues import service
 from queues.errors import InvalidParameterValue, MissingParameter, entry_failure
 from queues.models import MessageMoveTask

@@ -2,11 +2,13 @@
 
 import base64
 import json
+from functools import partial
 
-from console.errors import SerializationException, UnknownOperation
-from console.wire import json_input, shapes
-from console.wire.responses import Continue, Pending, Response
-from queues.errors import InvalidParameterValue
+from aws_protocol import json_input, shapes
+from aws_protocol.errors import SerializationException, UnknownOperation
+from aws_protocol.responses import Continue, Pending, Response
+from queues import long_poll
+from queues.errors import InvalidParameterValue, RequestThrottled
 from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_shapes import INPUTS
 
@@ -37,9 +39,7 @@ def parse(request):
         raise UnknownOperation()
     try:
         params = (
-            json_input.loads(request.body, parse_constant=_refuse_constant)
-            if request.body
-            else {}
+            json_input.loads(request.body, parse_constant=_refuse_constant) if request.body else {}
         )
     except ValueError:
         raise SerializationException(
@@ -78,8 +78,13 @@ def handle(request):
             found = result.attempt()
             return render(found) if found is not None else None
 
-        return Pending(result.queue_id, result.wait_seconds, attempt, render(result.empty))
+        wait = partial(long_poll.wait_for_messages, result.queue_id, result.wait_seconds)
+        return Pending(wait, attempt, render(result.empty))
     return render(result)
+
+
+def throttled():
+    return RequestThrottled("Rate exceeded")
 
 
 def error_response(error, request):

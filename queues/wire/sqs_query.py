@@ -1,18 +1,22 @@
 """SQS's query protocol (older SDKs, AWS CLI v1): form parameters in, namespaced XML out."""
 
 import re
+from functools import partial
 
-from console.errors import InvalidAction, MalformedQueryString, MissingAction
-from console.wire import shapes, xml
-from console.wire.query import numbered, unflatten
-from console.wire.responses import Continue, Pending, Response
-from queues.errors import InvalidParameterValue, MissingParameter
+from aws_protocol import shapes, xml
+from aws_protocol.errors import InvalidAction, MalformedQueryString, MissingAction
+from aws_protocol.query import numbered, unflatten
+from aws_protocol.responses import Continue, Pending, Response
+from queues import long_poll
+from queues.errors import InvalidParameterValue, MissingParameter, RequestThrottled
 from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_json import SERVICE_CHECKED_TEXT
 from queues.wire.sqs_shapes import INPUTS
 
 NAMESPACE = "http://queue.amazonaws.com/doc/2012-11-05/"
 CONTENT_TYPE = "text/xml"
+SIGNING_NAME = "sqs"  # the service a SigV4 credential scope names
+API_VERSION = "2012-11-05"
 
 _INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
 INTEGERS = {
@@ -219,10 +223,13 @@ def handle(request):
             found = result.attempt()
             return render(action, found, request) if found is not None else None
 
-        return Pending(
-            result.queue_id, result.wait_seconds, attempt, render(action, result.empty, request)
-        )
+        wait = partial(long_poll.wait_for_messages, result.queue_id, result.wait_seconds)
+        return Pending(wait, attempt, render(action, result.empty, request))
     return render(action, result, request)
+
+
+def throttled():
+    return RequestThrottled("Rate exceeded")
 
 
 def error_response(error, request):

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from console.views import overview
 from notifications import service as topics_service
 from notifications.models import Topic
-from queues import service
+from queues import depths, service
 from queues.models import Message, Queue, now_ms
 
 from .conftest import send
@@ -209,7 +209,7 @@ def test_queue_stats_count_like_the_service_and_leave_out_expired_messages(queue
     send(queue, "later", delay_seconds=60)
     service.receive_messages(queue, max_number=1)
     Message.objects.filter(queue=other, body="m0").update(sent_at=now_ms() - 61_000)
-    stats = overview.queue_stats()
+    stats = depths.queue_stats()
     assert (stats[queue.pk].visible, stats[queue.pk].in_flight, stats[queue.pk].delayed) == (
         service.queue_depth(queue)
     )
@@ -220,20 +220,20 @@ def test_queue_stats_count_like_the_service_and_leave_out_expired_messages(queue
     )
     oldest_unexpired = Message.objects.filter(queue=other, body="m1").get().sent_at
     assert stats[other.pk].oldest_sent_at == oldest_unexpired
-    assert set(overview.queue_stats([other.pk])) == {other.pk}
+    assert set(depths.queue_stats([other.pk])) == {other.pk}
 
 
 def test_queue_stats_cover_every_queue_empty_or_not(queue):
     for n in range(5):
         send(service.create_queue(f"q{n}"), "x")
-    stats = overview.queue_stats()
+    stats = depths.queue_stats()
     assert len(stats) == 6
     assert stats[queue.pk].visible == 0 and stats[queue.pk].oldest_sent_at is None
     assert {stats[pk].visible for pk in stats if pk != queue.pk} == {1}
 
 
 def test_queue_rates_give_an_idle_queue_zero(queue):
-    assert overview.queue_rates([queue.pk]) == {queue.pk: (0, 0)}
+    assert depths.queue_rates([queue.pk]) == {queue.pk: (0, 0)}
 
 
 def test_the_listing_digest_changes_when_a_queue_or_topic_comes_or_goes(operator):

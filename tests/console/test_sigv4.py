@@ -15,15 +15,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from django.test import override_settings
 
-from console import access_keys
-from console.errors import (
+from aws_protocol.errors import (
     IncompleteSignature,
     InvalidClientTokenId,
     MissingAuthenticationToken,
     RequestExpired,
     SignatureDoesNotMatch,
 )
-from console.wire.sigv4 import verify_request
+from aws_protocol.sigv4 import verify_request
+from console import access_keys
 
 ENDPOINT = "http://roost.test:8000"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -41,7 +41,9 @@ class Signed:
     body: bytes
 
     def verify(self):
-        return verify_request(self.method, self.path, self.query, self.headers, self.body)
+        return verify_request(
+            self.method, self.path, self.query, self.headers, self.body, access_keys
+        )
 
     def with_headers(self, **changes):
         return dataclasses.replace(self, headers={**self.headers, **changes})
@@ -149,7 +151,7 @@ def test_form_encoded_query_parameters_verify(key_and_secret):
     headers = {name.lower(): value for name, value in prepared.headers.items()}
 
     assert parts.query == "Name=a+b&V=1%2B2"
-    assert verify_request("GET", parts.path, parts.query, headers, b"") == (key, "sqs")
+    assert verify_request("GET", parts.path, parts.query, headers, b"", access_keys) == (key, "sqs")
 
 
 def test_path_is_canonicalised_like_botocore(signer):
@@ -245,7 +247,7 @@ def test_requests_from_real_boto3_clients_verify(key_and_secret, service, call):
     headers["host"] = parts.netloc
     body = request.body if isinstance(request.body, bytes) else request.body.encode()
 
-    assert verify_request(request.method, parts.path, parts.query, headers, body) == (
+    assert verify_request(request.method, parts.path, parts.query, headers, body, access_keys) == (
         key,
         service,
     )
@@ -401,12 +403,12 @@ def test_presigned_url_within_its_expiry_outlives_the_skew(signer, monkeypatch):
 
 def test_missing_authorization_is_refused(db):
     with pytest.raises(MissingAuthenticationToken):
-        verify_request("POST", "/", "", {"host": "roost.test"}, b"Action=ListQueues")
+        verify_request("POST", "/", "", {"host": "roost.test"}, b"Action=ListQueues", access_keys)
 
 
 def test_authorization_of_another_scheme_counts_as_missing(db):
     with pytest.raises(MissingAuthenticationToken):
-        verify_request("POST", "/", "", {"authorization": "Bearer abc"}, b"")
+        verify_request("POST", "/", "", {"authorization": "Bearer abc"}, b"", access_keys)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from console.wire import json_input, shapes
+from aws_protocol import json_input, shapes
 from notifications.wire import sns_query, sns_shapes
 from queues.wire import operations, sqs_shapes
 from tests.console.wire_shapes import build, render

@@ -12,8 +12,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
-from console import database_outage
-from console.wire import endpoint
+from aws_protocol import database_outage, endpoint
 from notifications.wire import sns_query
 from queues.wire import sqs_json, sqs_query
 

@@ -21,9 +21,9 @@ import console.errors
 import queues.api
 import queues.errors
 import queues.long_poll
+from aws_protocol.errors import RoostError
 from console import access_keys
 from console.api import REST_STATUS, _error_response
-from console.errors import RoostError
 from queues import service
 from queues.models import Message
 

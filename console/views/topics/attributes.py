@@ -6,11 +6,12 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from console.forms.service_errors import add_service_error
 from console.forms.topics import EDITABLE_BY_NAME, TopicAttributeForm
-from console.roles import is_operator, operator_required
+from console.roles import is_operator
 from console.views import responses
+from console.views.guards import operator_required
 from console.views.topics.page import (
     TEMPLATE,
     _attribute_context,

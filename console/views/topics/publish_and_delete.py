@@ -5,11 +5,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from console.forms.service_errors import add_service_error
 from console.forms.topics import PublishForm
-from console.roles import operator_required
 from console.views import responses
+from console.views.guards import operator_required
 from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,

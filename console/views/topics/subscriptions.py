@@ -7,11 +7,12 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.errors import RoostError
+from aws_protocol.errors import RoostError
 from console.forms.service_errors import add_service_error
 from console.forms.topics import FilterPolicyForm, RedrivePolicyForm, SubscribeForm
-from console.roles import is_operator, operator_required
+from console.roles import is_operator
 from console.views import responses
+from console.views.guards import operator_required
 from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,

@@ -6,7 +6,7 @@ parameters present, date format and freshness, Host, Content-Type and every x-am
 signed, algorithm, credential scope, key, signature.
 
 This runs on every API request. With warm caches it does no ORM query, no regex and no datetime
-parsing: the key and secret come from `access_keys.find_active_key`, the derived signing key is
+parsing: the key and secret come from the caller's key store (`find_active_key`), the derived signing key is
 cached per (key id, date, region, service) and parsed timestamps and paths are memoised.
 """
 
@@ -21,8 +21,7 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from django.conf import settings
 
-from console import access_keys
-from console.errors import (
+from aws_protocol.errors import (
     IncompleteSignature,
     InvalidClientTokenId,
     MissingAuthenticationToken,
@@ -52,12 +51,13 @@ _SIGNING_KEYS_MAX_ENTRIES = 4096
 _signing_keys: dict[tuple[str, str, str, str], tuple[str, bytes]] = {}
 
 
-def verify_request(method, path, query_string, headers, body):
+def verify_request(method, path, query_string, headers, body, keys):
     """Check the request's SigV4 signature; return its AccessKey and the scope's service name.
 
     `path` and `query_string` are as received, still percent-encoded, and `headers` has
-    lower-case names. Raises the RoostError AWS would answer with. Touches the database only
-    when a key is not cached and to record last use once a minute, so call it from sync code.
+    lower-case names. `keys` is the key store: `find_active_key(key_id)` answers (key, secret)
+    or None, `record_use(key)` notes a successful use. Raises the RoostError AWS would answer
+    with. The store may touch the database, so call it from sync code.
     """
     authorization = headers.get("authorization")
     # The substring test keeps query parsing off the header-signed hot path.
@@ -105,7 +105,7 @@ def verify_request(method, path, query_string, headers, body):
     if date != amz_date[:8] or terminator != TERMINATOR or not region or not service:
         raise SignatureDoesNotMatch(_scope_problems(amz_date, date, region, service, terminator))
 
-    found = access_keys.find_active_key(access_key_id)
+    found = keys.find_active_key(access_key_id)
     if found is None:
         raise InvalidClientTokenId()
     key, secret = found
@@ -126,7 +126,7 @@ def verify_request(method, path, query_string, headers, body):
         string_to_sign = prefix + hashlib.sha256(canonical_request.encode()).hexdigest()
         expected = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
         if comparable and hmac.compare_digest(expected, signature):
-            access_keys.record_use(key)
+            keys.record_use(key)
             return key, service
 
     canonical_request = head + canonical_queries[0] + tail

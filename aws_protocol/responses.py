@@ -1,7 +1,7 @@
 """What a protocol adapter hands back to the AWS endpoint: a response, a wait for messages, or
 more work to run on the database thread."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -15,10 +15,11 @@ class Response:
 
 @dataclass
 class Pending:
-    """A long poll: retry `attempt` (-> Response or None) when the queue is signalled."""
+    """A long poll: `wait(retry, gone)` awaits `retry()` each time there may be something, until it
+    answers a Response, the wait ends or `gone` completes (then None, and `empty` is sent).
+    `attempt` (-> Response or None) is what `retry` runs on the database thread."""
 
-    queue_id: int
-    wait_seconds: float
+    wait: Callable[[Callable[[], Awaitable], Awaitable], Awaitable["Response | None"]]
     attempt: Callable[[], "Response | None"]
     empty: Response
 

@@ -95,7 +95,7 @@ def _structure(params, members, prefix, free_text):
 
 
 def check_query(params, members):
-    """Check an unflattened query-protocol request (console.wire.query.unflatten) against
+    """Check an unflattened query-protocol request (aws_protocol.query.unflatten) against
     `members`, where lists are `Name.member.N` and maps `Name.entry.N.key|value`.
 
     Every scalar arrives as a string; whether it reads as the integer or boolean it stands for

@@ -12,10 +12,7 @@ import logging
 import threading
 import time
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.db import InterfaceError, OperationalError, connection
-from django.http import JsonResponse
-from django.utils.decorators import sync_and_async_middleware
 
 logger = logging.getLogger("roost.database")
 
@@ -100,38 +97,3 @@ def _reachable(renew_pool=True):
     if renew_pool:
         connection.close_pool()
     return True
-
-
-@sync_and_async_middleware
-def refuse_while_unreachable(get_response):
-    """Django middleware: while the database is known to be out of reach, answer 503 at once.
-
-    Outermost, so not even the session is looked up. Costs one attribute read otherwise.
-    """
-    if iscoroutinefunction(get_response):
-
-        async def middleware(request):
-            # The probe connects (blocking), so off the event loop; only during an outage.
-            if suspected() and await sync_to_async(refusing, thread_sensitive=False)():
-                return unavailable_response(request)
-            return await get_response(request)
-
-    else:
-
-        def middleware(request):
-            if refusing():
-                return unavailable_response(request)
-            return get_response(request)
-
-    return middleware
-
-
-def unavailable_response(request):
-    """503 in the shape of the door asked: the REST API's JSON error, else the console's page."""
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"code": "ServiceUnavailable", "message": MESSAGE}, status=503)
-        response["Retry-After"] = "1"
-        return response
-    from console.views.errors import unavailable  # noqa: PLC0415 (views import models)
-
-    return unavailable(request)

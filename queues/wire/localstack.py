@@ -8,7 +8,7 @@ placeholder. The answer is query-protocol XML, that XML's JSON rendering when `A
 JSON, or the JSON protocol's `{"Messages": [...]}` when an SDK posts a ReceiveMessage call here.
 
 LocalStack answers without credentials; Roost asks for the REST API's (bearer token, SigV4 or a
-console session).
+console session), which the project hands in with `messages_view(authenticate, translate)`.
 """
 
 import json
@@ -19,9 +19,8 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from console.api import authenticate, translate
-from console.errors import InvalidAction, SerializationException
-from console.wire import json_input
+from aws_protocol import json_input
+from aws_protocol.errors import InvalidAction, SerializationException
 from queues import peek, service
 from queues.models import Queue
 from queues.wire import sqs_json, sqs_query
@@ -31,30 +30,42 @@ RECEIPT_HANDLE = "SQS/BACKDOOR/ACCESS"
 MAX_MESSAGES = 10_000
 
 
-@csrf_exempt  # credentials are a bearer token or a signature; a session is CSRF-checked
-@require_http_methods(["GET", "POST"])
-def list_messages(request, region=None, account=None, queue_name=None):
-    """Answer with the queue's messages as ReceiveMessage would, without receiving them."""
-    protocol = _protocol(request)
-    request_id = str(uuid.uuid4())
-    try:
-        authenticate(request)
-        params = _params(request, protocol)
-        if queue_name is None:
-            queue = service.get_queue_by_url(params.get("QueueUrl"))
-        else:
-            queue = service.get_queue(queue_name)
-        show_invisible = _flag(params.get("ShowInvisible"))
-        show_delayed = _flag(params.get("ShowDelayed"))
-        messages = [
-            _message(queue, message, show_invisible, show_delayed)
-            for message in _all_messages(queue, show_invisible, show_delayed)
-        ]
-        response = _render(protocol, messages, request_id)
-    except Exception as exc:
-        response = _render_error(protocol, translate(exc), request_id)
-    response["x-amzn-RequestId"] = request_id
-    return response
+def messages_view(authenticate, translate):
+    """The endpoint's Django view, with the REST door's credential check and error translation.
+
+    `authenticate(request)` returns the caller or raises a RoostError; `translate(exc)` turns
+    any exception into the RoostError the client is told about.
+    """
+
+    @csrf_exempt  # credentials are a bearer token or a signature; a session is CSRF-checked
+    @require_http_methods(["GET", "POST"])
+    def list_messages(request, region=None, account=None, queue_name=None):
+        """Answer with the queue's messages as ReceiveMessage would, without receiving them."""
+        protocol = _protocol(request)
+        request_id = str(uuid.uuid4())
+        try:
+            authenticate(request)
+            response = _render(protocol, _peek(request, protocol, queue_name), request_id)
+        except Exception as exc:
+            response = _render_error(protocol, translate(exc), request_id)
+        response["x-amzn-RequestId"] = request_id
+        return response
+
+    return list_messages
+
+
+def _peek(request, protocol, queue_name):
+    params = _params(request, protocol)
+    if queue_name is None:
+        queue = service.get_queue_by_url(params.get("QueueUrl"))
+    else:
+        queue = service.get_queue(queue_name)
+    show_invisible = _flag(params.get("ShowInvisible"))
+    show_delayed = _flag(params.get("ShowDelayed"))
+    return [
+        _message(queue, message, show_invisible, show_delayed)
+        for message in _all_messages(queue, show_invisible, show_delayed)
+    ]
 
 
 def _protocol(request):
