@@ -9,10 +9,9 @@ import base64
 import binascii
 import json
 
-from django.db import transaction
 from ninja import Query, Router, Status
 
-from notifications import delivery, dispatch, schemas, service
+from notifications import delivery, schemas, service
 from notifications.errors import InvalidParameter, NotFound
 from notifications.models import Delivery
 from queues.schemas import TEXT, Error, PathText
@@ -386,8 +385,4 @@ def replay_delivery(request, subscription_id: PathText, delivery_id: int):
     """Deliver a failed or dead-lettered message again, with a fresh round of retries."""
     found = _delivery(_subscription(subscription_id), delivery_id)
     replayed = delivery.replay(found)
-    if replayed.protocol == "sqs":
-        transaction.on_commit(dispatch.queue_deliveries)
-    else:
-        transaction.on_commit(lambda: dispatch.attempt([replayed.pk]))
     return _delivery_out(replayed)

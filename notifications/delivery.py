@@ -374,18 +374,24 @@ def _dead_letter(owed, error):
 
 
 def replay(delivery):
-    """Try a failed or dead-lettered delivery again from the start; return it."""
+    """Try a failed or dead-lettered delivery again from the start; return it.
+
+    The attempt is dispatched once the caller's transaction commits (a pending delivery is just
+    nudged), so every door that replays gets the same outcome.
+    """
     if delivery.status == Delivery.Status.DELIVERED:
         raise InvalidParameter(
             "Invalid parameter: only failed or dead-lettered deliveries can be replayed"
         )
-    if delivery.status == Delivery.Status.PENDING:
-        return delivery
-    now = now_ms()
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, finished_at=None
-    )
-    delivery.refresh_from_db()
+    if delivery.status != Delivery.Status.PENDING:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now_ms(), finished_at=None
+        )
+        delivery.refresh_from_db()
+    if delivery.protocol == "sqs":
+        transaction.on_commit(dispatch.queue_deliveries)
+    else:
+        transaction.on_commit(functools.partial(dispatch.attempt, [delivery.pk]))
     return delivery
 
 

@@ -2,7 +2,6 @@
 and redrive policies of the settings panel, and replaying a failed delivery."""
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +24,7 @@ from console.views.topics.page import (
     _subscriptions_context,
     _topic_or_404,
 )
-from notifications import delivery, dispatch, service
+from notifications import delivery, service
 from notifications.models import Delivery
 
 
@@ -201,13 +200,9 @@ def replay_delivery(request, name, subscription_id, delivery_id):
         raise Http404("This subscription has no such delivery.")
     fallback = _page_url(topic, f"delivery-log-{subscription.uuid}", log=subscription.uuid)
     try:
-        replayed = delivery.replay(found)
+        delivery.replay(found)
     except RoostError as error:
         return responses.refused(request, error, fallback)
-    if replayed.protocol == "sqs":
-        transaction.on_commit(dispatch.queue_deliveries)
-    else:
-        transaction.on_commit(lambda: dispatch.attempt([replayed.pk]))
     return responses.done(
         request,
         f"Replaying the delivery to {subscription.endpoint}.",
