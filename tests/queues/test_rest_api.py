@@ -24,6 +24,7 @@ import notifications.errors
 import queues.api
 import queues.errors
 import queues.long_poll
+import queues.notifier
 from aws_protocol.errors import RoostError
 from console import access_keys
 from console.api import REST_STATUS, _error_response
@@ -526,7 +527,11 @@ def test_long_poll_returns_as_soon_as_a_message_is_sent(bearer, monkeypatch):
                 headers={"Authorization": bearer},
             )
         )
-        await asyncio.sleep(0.5)
+        # Send only once the receive waits on the queue's notifier, as a long poll does.
+        deadline = time.monotonic() + 10
+        while not queues.notifier.has_waiters():
+            assert not receiving.done() and time.monotonic() < deadline, "the receive never waited"
+            await asyncio.sleep(0.01)  # hand the loop to the receive: the wait starts there
         assert not receiving.done()
         await sync_to_async(service.send_message)(queue, service.SendEntry(body="at last"))
         sent = time.monotonic()
