@@ -5,6 +5,7 @@ import pytest
 from queues import receipts, service
 from queues.errors import InvalidParameterValue
 from queues.models import Message
+from queues.service import receiving, sending
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_queue_cache")]
 
@@ -15,7 +16,8 @@ HOUR_MS = 3_600_000
 def clock(monkeypatch):
     """The service's clock, in ms, moved by the test."""
     now = [1_800_000_000_000]
-    monkeypatch.setattr(service, "now_ms", lambda: now[0])
+    monkeypatch.setattr(sending, "now_ms", lambda: now[0])
+    monkeypatch.setattr(receiving, "now_ms", lambda: now[0])
     return now
 
 
