@@ -1,8 +1,4 @@
-"""The console's topic page in a real browser: create, subscribe, publish, see and replay a failure.
-
-The topic page is newer than the rest of the console; these tests skip, saying so, where the
-`console:topic` URL does not exist yet.
-"""
+"""The console's topic page in a real browser: create, subscribe, publish, replay a failure."""
 
 import json
 import re
@@ -11,7 +7,6 @@ import uuid
 import boto3
 import pytest
 from botocore.config import Config
-from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import expect
 
 from tests.browser.endpoints import FailingEndpoint
@@ -32,15 +27,6 @@ NO_RETRIES = {
         "backoffFunction": "linear",
     }
 }
-
-
-@pytest.fixture(autouse=True)
-def topic_page_exists():
-    """Skip these tests where the console has no topic page (yet)."""
-    try:
-        reverse("console:topic", args=["x"])
-    except NoReverseMatch:
-        pytest.skip("the console has no topic page yet (URL name console:topic does not resolve)")
 
 
 @pytest.fixture(scope="module")
