@@ -1,12 +1,11 @@
 """A queue page's forms: one attribute, tags, sending, redrive and the message explorer's filters."""
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 
 from django import forms
 
+from console.forms.message_attributes import MessageAttributesForm
 from queues import queue_attributes
 from queues.models import Queue
 from queues.peek import MAX_LIMIT
@@ -213,11 +212,8 @@ class TagForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-ATTRIBUTE_TYPES = [("String", "String"), ("Number", "Number"), ("Binary", "Binary (base64)")]
-
-
-class SendMessageForm(forms.Form):
-    """One message. Attributes come as parallel lists (attribute_name/_type/_value) of rows."""
+class SendMessageForm(MessageAttributesForm):
+    """One message, with attribute rows."""
 
     body = forms.CharField(
         strip=False,
@@ -243,9 +239,6 @@ class SendMessageForm(forms.Form):
         label="Deduplication id",
         help_text="A repeat within five minutes is accepted but not delivered again.",
     )
-    # A home for errors about the attribute rows, shown beside them.
-    attributes = forms.CharField(required=False, widget=forms.HiddenInput)
-
     PARAMETERS = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
@@ -253,8 +246,6 @@ class SendMessageForm(forms.Form):
         "attribute": "attributes",
         "MessageBody": "body",
     }
-    EMPTY_ROWS = 1
-    attribute_types = ATTRIBUTE_TYPES
 
     def __init__(self, *args, queue, **kwargs):
         kwargs.setdefault("auto_id", "send-%s")
@@ -270,44 +261,6 @@ class SendMessageForm(forms.Form):
         else:
             del self.fields["deduplication_id"]
             self.fields["group_id"].help_text = "Optional on a standard queue."
-
-    def attribute_rows(self):
-        """The attribute rows to show: what was typed, else one empty row."""
-        if self.is_bound:
-            names = self.data.getlist("attribute_name")
-            types = self.data.getlist("attribute_type")
-            values = self.data.getlist("attribute_value")
-            rows = [
-                {"name": name, "type": data_type, "value": value}
-                for name, data_type, value in zip(names, types, values, strict=False)
-                if name or value
-            ]
-            if rows:
-                return rows
-        return [{"name": "", "type": "String", "value": ""}] * self.EMPTY_ROWS
-
-    def clean(self):
-        cleaned = super().clean()
-        attributes = {}
-        for row in self.attribute_rows():
-            name, data_type, value = row["name"].strip(), row["type"], row["value"]
-            if not name and not value:
-                continue
-            if not name:
-                self.add_error("attributes", "Give every attribute with a value a name.")
-                continue
-            if data_type.startswith("Binary"):
-                try:
-                    attributes[name] = {
-                        "DataType": data_type,
-                        "BinaryValue": base64.b64decode(value, validate=True),
-                    }
-                except (binascii.Error, ValueError):
-                    self.add_error("attributes", f"The value of {name} is not valid base64.")
-            else:
-                attributes[name] = {"DataType": data_type, "StringValue": value}
-        cleaned["message_attributes"] = attributes
-        return cleaned
 
     def entry(self):
         data = self.cleaned_data

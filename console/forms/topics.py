@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django import forms
 
+from console.forms import message_attributes
+from console.forms.message_attributes import MessageAttributesForm
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, MESSAGE_BODY
 from notifications.service import PublishEntry
 from queues.models import Queue
@@ -318,16 +320,12 @@ def dead_letter_target(redrive_policy):
 
 # Publishing
 
-ATTRIBUTE_TYPES = [
-    ("String", "String"),
-    ("String.Array", "String.Array (JSON array)"),
-    ("Number", "Number"),
-    ("Binary", "Binary (base64)"),
-]
+# SNS reads this label: the value is a JSON array, which filter policies match item by item.
+STRING_ARRAY = ("String.Array", "String.Array (JSON array)")
 
 
-class PublishForm(forms.Form):
-    """A test message. Attributes come as parallel lists (attribute_name/_type/_value) of rows."""
+class PublishForm(MessageAttributesForm):
+    """A test message, with attribute rows."""
 
     message = forms.CharField(
         strip=False,
@@ -359,9 +357,6 @@ class PublishForm(forms.Form):
         label="Deduplication id",
         help_text="A repeat within five minutes is accepted but not delivered again.",
     )
-    # A home for errors about the attribute rows, shown beside them.
-    attributes = forms.CharField(required=False, widget=forms.HiddenInput)
-
     PARAMETERS = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
@@ -370,8 +365,7 @@ class PublishForm(forms.Form):
         "Message Structure": "per_protocol",
         "MessageStructure": "per_protocol",
     }
-    EMPTY_ROWS = 1
-    attribute_types = ATTRIBUTE_TYPES
+    attribute_types = [*message_attributes.TYPES, STRING_ARRAY]
 
     def __init__(self, *args, topic, **kwargs):
         kwargs.setdefault("auto_id", "publish-%s")
@@ -386,45 +380,6 @@ class PublishForm(forms.Form):
         else:
             del self.fields["group_id"]
             del self.fields["deduplication_id"]
-
-    def attribute_rows(self):
-        """The attribute rows to show: what was typed, else one empty row."""
-        if self.is_bound:
-            rows = [
-                {"name": name, "type": data_type, "value": value}
-                for name, data_type, value in zip(
-                    self.data.getlist("attribute_name"),
-                    self.data.getlist("attribute_type"),
-                    self.data.getlist("attribute_value"),
-                    strict=False,
-                )
-                if name or value
-            ]
-            if rows:
-                return rows
-        return [{"name": "", "type": "String", "value": ""}] * self.EMPTY_ROWS
-
-    def clean(self):
-        cleaned = super().clean()
-        attributes = {}
-        for row in self.attribute_rows():
-            name, data_type, value = row["name"].strip(), row["type"], row["value"]
-            if not name and not value:
-                continue
-            if not name:
-                self.add_error("attributes", "Give every attribute with a value a name.")
-            elif data_type == "Binary":
-                try:
-                    attributes[name] = {
-                        "DataType": data_type,
-                        "BinaryValue": base64.b64decode(value, validate=True),
-                    }
-                except (binascii.Error, ValueError):
-                    self.add_error("attributes", f"The value of {name} is not valid base64.")
-            else:
-                attributes[name] = {"DataType": data_type, "StringValue": value}
-        cleaned["message_attributes"] = attributes
-        return cleaned
 
     def entry(self):
         data = self.cleaned_data
