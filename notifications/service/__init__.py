@@ -4,65 +4,87 @@ The front doors (SNS wire, REST, console) call these and render what they return
 shaped like the SNS API's. Rule violations raise the errors in notifications.errors. Delivering
 what a publish accepted is notifications.delivery's job; this package writes the outbox.
 
-The rules are all in publishing for now, until they are divided among modules by job.
+Callers import from here (`from notifications import service`); the modules, each importing only
+the ones listed before it:
+
+- lookups: a topic or subscription found by ARN, name or UUID, and topic_cache, the one-second
+  cache of a topic and its confirmed subscriptions that publishing reads through.
+- topics: topic names and attributes, CreateTopic, DeleteTopic, ListTopics, Get/SetTopicAttributes
+  and the default policy; also the helpers the later modules share (tag checks, the topic's row
+  locked, NextToken encoding, "true"/"false" values).
+- tags: TagResource, UntagResource, ListTagsForResource.
+- confirmation: a subscription's tokens: the confirmation message and ConfirmSubscription,
+  Unsubscribe and the UnsubscribeConfirmation that can restore what it removed, unsubscribe links.
+- subscriptions: Subscribe, endpoint and subscription attribute checks, the RedrivePolicy's
+  dead-letter queue, Get/SetSubscriptionAttributes, ListSubscriptions(ByTopic).
+- publishing: Publish and PublishBatch (message validation, FIFO de-duplication, the outbox
+  rows) and the console's filter-policy test.
 """
 
+from notifications.service.confirmation import (
+    CONFIRMATION_TOKEN_TTL_MS,
+    confirm_subscription,
+    subscription_for_unsubscribe_link,
+    unsubscribe,
+    unsubscribe_with_token,
+)
+from notifications.service.lookups import (
+    get_subscription,
+    get_subscription_by_uuid,
+    get_topic,
+    get_topic_by_name,
+    topic_cache,
+    topic_name_from_arn,
+)
 from notifications.service.publishing import (
     BATCH_ENTRY_ID,
-    CONFIRMATION_TOKEN_TTL_MS,
     DEDUPLICATION_WINDOW_MS,
-    EMAIL,
-    FIFO_TOPIC_NAME,
     MAX_BATCH_ENTRIES,
-    MAX_ENDPOINT_BYTES,
     MAX_PUBLISH_BYTES,
-    MAX_TAGS,
-    PAGE_SIZE,
+    PublishEntry,
+    filter_policy_matches,
+    publish,
+    publish_messages,
+)
+from notifications.service.subscriptions import (
+    EMAIL,
+    MAX_ENDPOINT_BYTES,
     PENDING_CONFIRMATION,
     PROTOCOLS,
     SUBSCRIPTION_ATTRIBUTES,
-    TOPIC_ATTRIBUTES,
-    TOPIC_NAME,
-    PublishEntry,
-    confirm_subscription,
-    create_topic,
     dead_letter_queue_arn,
-    default_policy,
-    delete_topic,
-    filter_policy_matches,
-    get_subscription,
     get_subscription_attributes,
-    get_subscription_by_uuid,
-    get_topic,
-    get_topic_attributes,
-    get_topic_by_name,
     list_subscriptions,
-    list_tags,
-    list_topics,
-    publish,
-    publish_messages,
     set_subscription_attribute,
     set_subscription_attributes,
-    set_topic_attribute,
     subscribe,
-    subscription_for_unsubscribe_link,
     subscription_listing,
-    tag_resource,
-    topic_cache,
-    topic_name_from_arn,
-    unsubscribe,
-    unsubscribe_with_token,
-    untag_resource,
+)
+from notifications.service.tags import list_tags, tag_resource, untag_resource
+from notifications.service.topics import (
+    FIFO_TOPIC_NAME,
+    MAX_TAGS,
+    PAGE_SIZE,
+    TOPIC_ATTRIBUTES,
+    TOPIC_NAME,
+    create_topic,
+    default_policy,
+    delete_topic,
+    get_topic_attributes,
+    list_topics,
+    set_topic_attribute,
     update_topic,
 )
 
 __all__ = [
+    # lookups
     "get_subscription",
     "get_subscription_by_uuid",
     "get_topic",
     "get_topic_by_name",
     "topic_cache",
     "topic_name_from_arn",
+    # topics
     "FIFO_TOPIC_NAME",
     "MAX_TAGS",
     "PAGE_SIZE",
@@ -75,14 +97,17 @@ __all__ = [
     "list_topics",
     "set_topic_attribute",
     "update_topic",
+    # tags
     "list_tags",
     "tag_resource",
     "untag_resource",
+    # confirmation
     "CONFIRMATION_TOKEN_TTL_MS",
     "confirm_subscription",
     "subscription_for_unsubscribe_link",
     "unsubscribe",
     "unsubscribe_with_token",
+    # subscriptions
     "EMAIL",
     "MAX_ENDPOINT_BYTES",
     "PENDING_CONFIRMATION",
@@ -95,6 +120,7 @@ __all__ = [
     "set_subscription_attributes",
     "subscribe",
     "subscription_listing",
+    # publishing
     "BATCH_ENTRY_ID",
     "DEDUPLICATION_WINDOW_MS",
     "MAX_BATCH_ENTRIES",

@@ -1,0 +1,204 @@
+"""A subscription's tokens: confirming it, unsubscribing it, and restoring it.
+
+The confirmation message and ConfirmSubscription; Unsubscribe, which keeps a removed confirmed
+HTTP(S) subscription three days so its UnsubscribeConfirmation's token can restore it; and the
+unauthenticated unsubscribe link every delivery carries.
+"""
+
+import secrets
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications import delivery, dispatch
+from notifications.errors import AuthorizationError, InvalidParameter, NotFound
+from notifications.models import RemovedSubscription, Subscription, Topic
+from notifications.service.lookups import get_subscription, get_topic, topic_cache
+from queues.models import now_ms
+
+# SNS keeps a confirmation token valid for three days.
+CONFIRMATION_TOKEN_TTL_MS = 3 * 24 * 3600 * 1000
+
+
+def _send_confirmation(subscription):
+    """Ask for a confirmation message after commit; a fresh token if the old one expired."""
+    now = now_ms()
+    changes = {"confirmation_sent_at": 0}
+    if subscription.confirmation_sent_at and (
+        now - subscription.confirmation_sent_at > CONFIRMATION_TOKEN_TTL_MS
+    ):
+        changes["confirmation_token"] = secrets.token_hex(64)
+    # One UPDATE, and only while pending: a subscription confirmed or unsubscribed since it was
+    # read needs no message (and a save of the stale row would fail or undo the confirmation).
+    pending = Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PENDING)
+    if not pending.update(**changes):
+        return
+    for name, value in changes.items():
+        setattr(subscription, name, value)
+    subscription_id = subscription.pk
+    transaction.on_commit(lambda: dispatch.confirmation(subscription_id))
+
+
+def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_unsubscribe=False):
+    """Confirm the pending subscription a token names; return it (confirmed ones stay so)."""
+    topic = get_topic(topic_arn)
+    if not token:
+        raise InvalidParameter("Invalid parameter: Token")
+    with transaction.atomic():
+        # Locked, and only the confirmation's fields written: an attribute change made while
+        # this runs is kept, and two confirmations of one subscription confirm it once.
+        subscription = (
+            Subscription.objects.select_related("topic")
+            .select_for_update(of=("self",))
+            .filter(topic=topic, confirmation_token=token)
+            .first()
+        )
+        if subscription is None:
+            subscription = _restore(topic, token, authenticated)
+        if subscription is None:
+            raise InvalidParameter("Invalid parameter: Token")
+        if subscription.is_confirmed:
+            return subscription
+        if (
+            subscription.confirmation_sent_at
+            and now_ms() - subscription.confirmation_sent_at > CONFIRMATION_TOKEN_TTL_MS
+        ):
+            raise InvalidParameter("Invalid parameter: Token Reason: the token has expired")
+        subscription.status = Subscription.Status.CONFIRMED
+        subscription.confirmed_at = timezone.now()
+        subscription.confirmation_was_authenticated = authenticated
+        fields = ["status", "confirmed_at", "confirmation_was_authenticated"]
+        if authenticate_on_unsubscribe:
+            subscription.extra_attributes = {
+                **subscription.extra_attributes,
+                "AuthenticateOnUnsubscribe": "true",
+            }
+            fields.append("extra_attributes")
+        subscription.save(update_fields=fields)
+    topic_cache.forget(topic.name)
+    return subscription
+
+
+def unsubscribe(subscription):
+    """Remove a subscription; a confirmed HTTP(S) one's endpoint is told once this commits.
+
+    SNS sends that endpoint a signed UnsubscribeConfirmation whose SubscribeURL restores the
+    subscription: the removed subscription is kept (RemovedSubscription) for that, three days.
+    """
+    with transaction.atomic():
+        # The topic's row first, as DeleteTopic locks it before its subscriptions: the other
+        # order deadlocks against a DeleteTopic of the same topic.
+        Topic.objects.filter(pk=subscription.topic_id).update(
+            subscriptions_deleted=F("subscriptions_deleted") + 1
+        )
+        removed = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("topic")
+            .filter(pk=subscription.pk)
+            .first()
+        )
+        if removed is not None:
+            removed.delete()
+            if removed.protocol in ("http", "https") and removed.is_confirmed:
+                _keep_removed(removed)
+    topic_cache.forget(subscription.topic.name)
+
+
+# What a restored subscription gets back of the one removed.
+_RESTORED_FIELDS = (
+    "raw_message_delivery",
+    "filter_policy",
+    "filter_policy_scope",
+    "redrive_policy",
+    "delivery_policy",
+    "extra_attributes",
+    "unsubscribe_token",
+)
+
+
+def _keep_removed(subscription):
+    """Record a removed HTTP(S) subscription and send its UnsubscribeConfirmation after commit."""
+    removed = RemovedSubscription.objects.create(
+        topic=subscription.topic,
+        uuid=subscription.uuid,
+        protocol=subscription.protocol,
+        endpoint=subscription.endpoint,
+        token=secrets.token_hex(64),
+        message_id=str(uuid.uuid4()),
+        unsubscribed_at=now_ms(),
+        settings={name: getattr(subscription, name) for name in _RESTORED_FIELDS},
+    )
+    removed_id = removed.pk
+    transaction.on_commit(lambda: dispatch.unsubscribe_confirmation(removed_id))
+
+
+def _restore(topic, token, authenticated):
+    """The subscription an UnsubscribeConfirmation's token restores (confirmed, under its old
+    ARN), or None if the token names no subscription removed in the last three days.
+
+    If the endpoint subscribed again since, that subscription stands and is the answer.
+    """
+    with transaction.atomic():
+        removed = (
+            RemovedSubscription.objects.select_for_update()
+            .filter(
+                topic=topic,
+                token=token,
+                unsubscribed_at__gt=now_ms() - delivery.RESTORE_WINDOW_MS,
+            )
+            .first()
+        )
+        if removed is None:
+            return None
+        removed.delete()
+        subscription = Subscription(
+            topic=topic,
+            uuid=removed.uuid,
+            protocol=removed.protocol,
+            endpoint=removed.endpoint,
+            status=Subscription.Status.CONFIRMED,
+            confirmation_token=removed.token,
+            confirmation_was_authenticated=authenticated,
+            confirmed_at=timezone.now(),
+            **{name: value for name, value in removed.settings.items() if name in _RESTORED_FIELDS},
+        )
+        try:
+            with transaction.atomic():
+                subscription.save()
+        except IntegrityError:
+            # Subscribed again since: that subscription stands.
+            subscription = Subscription.objects.filter(
+                topic=topic, protocol=removed.protocol, endpoint=removed.endpoint
+            ).first()
+        name = topic.name
+        transaction.on_commit(lambda: topic_cache.forget(name))
+    return subscription
+
+
+def unsubscribe_with_token(subscription_arn, token):
+    """Unsubscribe through the link a delivery carried: only for the token it names."""
+    subscription = subscription_for_unsubscribe_link(subscription_arn, token)
+    unsubscribe(subscription)
+    return subscription
+
+
+def subscription_for_unsubscribe_link(subscription_arn, token):
+    """The subscription an unsubscribe link may remove, or the error the link deserves.
+
+    An unknown subscription gets the same answer as a wrong token: links are unauthenticated.
+    """
+    try:
+        subscription = get_subscription(subscription_arn)
+    except NotFound:
+        raise AuthorizationError("Invalid token for this subscription") from None
+    if not token or not secrets.compare_digest(
+        subscription.unsubscribe_token.encode(), str(token).encode()
+    ):
+        raise AuthorizationError("Invalid token for this subscription")
+    if subscription.extra_attributes.get("AuthenticateOnUnsubscribe") == "true":
+        raise AuthorizationError(
+            "This subscription can only be removed by an authenticated Unsubscribe call"
+        )
+    return subscription
