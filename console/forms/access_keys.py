@@ -14,6 +14,9 @@ class CreateAccessKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
+    parameters = {}  # every refusal is about the name
+    error_field = "name"
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "key-%s")
         super().__init__(*args, **kwargs)

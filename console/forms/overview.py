@@ -75,12 +75,13 @@ class CreateQueueForm(forms.Form):
         "DelaySeconds": "delay_seconds",
         "ReceiveMessageWaitTimeSeconds": "receive_message_wait_time_seconds",
     }
-    PARAMETERS = {
+    parameters = {
         **ATTRIBUTES,
         "RedrivePolicy": "dead_letter_queue",
         "ContentBasedDeduplication": "content_based_deduplication",
         "QueueName": "name",
     }
+    error_field = "name"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,7 +126,8 @@ class CreateTopicForm(forms.Form):
         help_text="Ordered delivery to FIFO queues; the name gets the .fifo suffix.",
     )
 
-    PARAMETERS = {}  # every refusal is about the name
+    parameters = {}  # every refusal is about the name
+    error_field = "name"
 
     def __init__(self, *args, **kwargs):
         # Its own ids: the queue form on the same page already has id_name and id_fifo.

@@ -167,7 +167,7 @@ class AttributeForm(forms.Form):
         )
 
     @property
-    def main_field(self):
+    def error_field(self):
         return "dead_letter_queue" if self.attribute.name == "RedrivePolicy" else "value"
 
     @property
@@ -205,11 +205,15 @@ class TagForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
-    PARAMETERS = {"Tag value": "value"}
+    parameters = {"Tag value": "value"}
+    error_field = "key"
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "tag-%s")
         super().__init__(*args, **kwargs)
+
+    def tags(self):
+        return {self.cleaned_data["key"]: self.cleaned_data["value"]}
 
 
 class SendMessageForm(MessageAttributesForm):
@@ -239,13 +243,14 @@ class SendMessageForm(MessageAttributesForm):
         label="Deduplication id",
         help_text="A repeat within five minutes is accepted but not delivered again.",
     )
-    PARAMETERS = {
+    parameters = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
         "DelaySeconds": "delay_seconds",
         "attribute": "attributes",
         "MessageBody": "body",
     }
+    error_field = "body"
 
     def __init__(self, *args, queue, **kwargs):
         kwargs.setdefault("auto_id", "send-%s")
@@ -288,7 +293,8 @@ class RedriveForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": 500}),
     )
 
-    PARAMETERS = {"MaxNumberOfMessagesPerSecond": "rate", "Destination": "destination"}
+    parameters = {"MaxNumberOfMessagesPerSecond": "rate", "Destination": "destination"}
+    error_field = None
 
     def __init__(self, *args, queue, **kwargs):
         kwargs.setdefault("auto_id", "redrive-%s")
@@ -307,6 +313,11 @@ class RedriveForm(forms.Form):
     def destination_queue(self):
         name = self.cleaned_data.get("destination")
         return Queue.objects.filter(name=name).first() if name else None
+
+    def destination_arn(self):
+        """The chosen queue's ARN; None sends each message back to its source queue."""
+        destination = self.destination_queue()
+        return destination.arn if destination else None
 
     def selected_ids(self):
         """The ids of the messages ticked in the explorer."""

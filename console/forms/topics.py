@@ -79,6 +79,9 @@ EDITABLE_BY_NAME = {attribute.name: attribute for attribute in EDITABLE}
 class TopicAttributeForm(forms.Form):
     """Change one topic attribute; the service validates the value."""
 
+    parameters = {}  # every refusal is about the value
+    error_field = "value"
+
     def __init__(self, topic, attribute, *args, **kwargs):
         kwargs.setdefault("auto_id", f"topic-attr-{attribute.name}-%s")
         super().__init__(*args, **kwargs)
@@ -163,6 +166,8 @@ class SubscribeForm(forms.Form):
             "Attributes": "raw_message_delivery",
         }
 
+    error_field = "endpoint"
+
     def clean(self):
         cleaned = super().clean()
         queue, endpoint = cleaned.get("queue"), (cleaned.get("endpoint") or "").strip()
@@ -218,11 +223,12 @@ class FilterPolicyForm(forms.Form):
 
     SAMPLE = ("sample_message", "sample_attributes")
     # "FilterPolicy" is in "FilterPolicyScope": the scope comes first.
-    PARAMETERS = {
+    parameters = {
         "FilterPolicyScope": "scope",
         "MessageAttributes": "sample_attributes",
         "FilterPolicy": "policy",
     }
+    error_field = "policy"
 
     def __init__(self, subscription, *args, testing=False, **kwargs):
         kwargs.setdefault("auto_id", f"filter-{subscription.uuid}-%s")
@@ -252,9 +258,10 @@ class FilterPolicyForm(forms.Form):
             "FilterPolicy": self.cleaned_data["policy"],
         }
 
-    def sample(self):
-        """(message, attributes) to test the policy against."""
-        return self.cleaned_data["sample_message"], self.cleaned_data["sample_attributes"]
+    def test_arguments(self):
+        """filter_policy_matches' arguments: the policy, its scope and the sample to test."""
+        data = self.cleaned_data
+        return data["policy"], data["scope"], data["sample_message"], data["sample_attributes"]
 
 
 def _sample_attribute(name, value):
@@ -292,7 +299,8 @@ class RedrivePolicyForm(forms.Form):
         help_text="Where a message goes when its deliveries fail for good, with why.",
     )
 
-    PARAMETERS = {"RedrivePolicy": "dead_letter_queue"}
+    parameters = {"RedrivePolicy": "dead_letter_queue"}
+    error_field = "dead_letter_queue"
 
     def __init__(self, subscription, *args, **kwargs):
         kwargs.setdefault("auto_id", f"redrive-{subscription.uuid}-%s")
@@ -357,7 +365,7 @@ class PublishForm(MessageAttributesForm):
         label="Deduplication id",
         help_text="A repeat within five minutes is accepted but not delivered again.",
     )
-    PARAMETERS = {
+    parameters = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
         "MessageAttributes": "attributes",
@@ -365,6 +373,7 @@ class PublishForm(MessageAttributesForm):
         "Message Structure": "per_protocol",
         "MessageStructure": "per_protocol",
     }
+    error_field = "message"
     attribute_types = [*message_attributes.TYPES, STRING_ARRAY]
 
     def __init__(self, *args, topic, **kwargs):

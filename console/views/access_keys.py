@@ -7,10 +7,8 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from aws_protocol.errors import RoostError
 from console import access_keys
 from console.forms.access_keys import CreateAccessKeyForm
-from console.forms.service_errors import add_service_error
 from console.models import AccessKey
 from console.roles import is_operator
 from console.views import responses
@@ -48,28 +46,34 @@ def access_key_list(request):
 def create_access_key(request):
     """Create a key and show its secret in this answer only: it is not kept anywhere readable."""
     form = CreateAccessKeyForm(request.POST)
-    if form.is_valid():
-        try:
-            key, secret = access_keys.create_access_key(
-                name=form.cleaned_data["name"], user=request.user
-            )
-        except RoostError as error:
-            add_service_error(form, error, {}, default="name")
-        else:
-            context = _context(request, created=key, secret=secret)
-            if request.htmx:
-                # The list comes along out of band, with the new key in it.
-                context["oob_rows"] = True
-                response = render(request, f"{TEMPLATE}#created-answer", context)
-                message = f"Created access key {key.access_key_id}. Copy its secret now."
-                response = responses.with_toast(response, message)
-            else:
-                response = render(request, TEMPLATE, context)
-            add_never_cache_headers(response)
-            return response
+    return responses.run_action(
+        request,
+        lambda: access_keys.create_access_key(name=form.cleaned_data["name"], user=request.user),
+        lambda created: _created_answer(request, *created),
+        form=form,
+        again=lambda: responses.form_again(
+            request,
+            TEMPLATE,
+            "created-answer",
+            {"form": form},
+            lambda: _context(request, form=form),
+        ),
+    )
+
+
+def _created_answer(request, key, secret):
+    """The new key with its secret: the created-answer part for htmx (the list comes along out
+    of band, with the key in it), the whole page else; never cached."""
+    context = _context(request, created=key, secret=secret)
     if request.htmx:
-        return render(request, f"{TEMPLATE}#created-answer", {"form": form}, status=422)
-    return render(request, TEMPLATE, _context(request, form=form), status=422)
+        context["oob_rows"] = True
+        response = render(request, f"{TEMPLATE}#created-answer", context)
+        message = f"Created access key {key.access_key_id}. Copy its secret now."
+        response = responses.with_toast(response, message)
+    else:
+        response = render(request, TEMPLATE, context)
+    add_never_cache_headers(response)
+    return response
 
 
 def _row_answer(request, key, message):

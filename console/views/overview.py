@@ -10,9 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from aws_protocol.errors import RoostError
 from console.forms.overview import CreateQueueForm, CreateTopicForm
-from console.forms.service_errors import add_service_error
 from console.roles import is_operator
 from console.views import responses
 from console.views.guards import operator_required
@@ -122,24 +120,40 @@ def overview(request):
     return render(request, TEMPLATE, context)
 
 
+def _again(request, partial, context, **page_overrides):
+    """Answer a refused create form: its `partial` again, or the whole page (plain posts)."""
+    return responses.form_again(
+        request, TEMPLATE, partial, context, lambda: _context(request, "", **page_overrides)
+    )
+
+
+def _topics_context(topic_form):
+    return {"topics": _topics(), "topic_form": topic_form, "is_operator": True}
+
+
 @require_POST
 @operator_required
 def create_queue(request):
     """Create a queue from the form and go to its page; errors show beside their fields."""
     form = CreateQueueForm(request.POST)
-    if form.is_valid():
+
+    def create():
         existed = Queue.objects.filter(name=form.queue_name()).exists()
-        try:
-            queue = queues_service.create_queue(form.queue_name(), form.attributes())
-        except RoostError as error:
-            add_service_error(form, error, CreateQueueForm.PARAMETERS, default="name")
-        else:
-            url = reverse("console:queue", args=[queue.name])
-            verb = "already existed with these settings" if existed else "created"
-            return responses.go_to(request, url, f"Queue {queue.name} {verb}.")
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#create-queue", {"queue_form": form}, status=422)
-    return render(request, TEMPLATE, _context(request, "", queue_form=form), status=422)
+        return queues_service.create_queue(form.queue_name(), form.attributes()), existed
+
+    def created(result):
+        queue, existed = result
+        verb = "already existed with these settings" if existed else "created"
+        url = reverse("console:queue", args=[queue.name])
+        return responses.go_to(request, url, f"Queue {queue.name} {verb}.")
+
+    return responses.run_action(
+        request,
+        create,
+        created,
+        form=form,
+        again=lambda: _again(request, "create-queue", {"queue_form": form}, queue_form=form),
+    )
 
 
 @require_POST
@@ -147,21 +161,19 @@ def create_queue(request):
 def create_topic(request):
     """Create a topic from the form; the topic list is answered with it."""
     form = CreateTopicForm(request.POST)
-    if form.is_valid():
-        try:
-            topic = topics_service.create_topic(form.topic_name(), form.attributes())
-        except RoostError as error:
-            add_service_error(form, error, CreateTopicForm.PARAMETERS, default="name")
-        else:
-            context = {"topics": _topics(), "topic_form": CreateTopicForm(), "is_operator": True}
-            response = render(request, f"{TEMPLATE}#topics", context)
-            return responses.done(
-                request, f"Created topic {topic.name}.", reverse("console:overview"), response
-            )
-    if request.htmx:
-        context = {"topics": _topics(), "topic_form": form, "is_operator": True}
-        return render(request, f"{TEMPLATE}#topics", context, status=422)
-    return render(request, TEMPLATE, _context(request, "", topic_form=form), status=422)
+
+    def created(topic):
+        response = render(request, f"{TEMPLATE}#topics", _topics_context(CreateTopicForm()))
+        url = reverse("console:overview")
+        return responses.done(request, f"Created topic {topic.name}.", url, response)
+
+    return responses.run_action(
+        request,
+        lambda: topics_service.create_topic(form.topic_name(), form.attributes()),
+        created,
+        form=form,
+        again=lambda: _again(request, "topics", _topics_context(form), topic_form=form),
+    )
 
 
 def live_fragments(user):

@@ -26,7 +26,6 @@ from console.forms.queues import (
     TagForm,
     editable_attributes,
 )
-from console.forms.service_errors import add_service_error
 from console.roles import is_operator
 from console.views import responses
 from console.views.guards import operator_required
@@ -174,12 +173,17 @@ def _page_context(request, queue, **overrides):
     return context
 
 
-def _invalid(request, queue, partial, context, full_page_overrides=None):
-    """Answer a form the service or the form refused: the form again, errors beside fields."""
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#{partial}", context, status=422)
-    page = _page_context(request, queue, **(full_page_overrides or {}))
-    return render(request, TEMPLATE, page, status=422)
+def _again(request, queue, partial, context, **page_overrides):
+    """Answer a refused form: its `partial` again, or the whole page (plain posts)."""
+    return responses.form_again(
+        request, TEMPLATE, partial, context, lambda: _page_context(request, queue, **page_overrides)
+    )
+
+
+def _done(request, queue, partial, context, message, fragment, events=()):
+    """Answer a finished action: `partial` and a toast for htmx, the page at `#fragment` else."""
+    response = render(request, f"{TEMPLATE}#{partial}", context)
+    return responses.done(request, message, _page_url(queue, fragment), response, events=events)
 
 
 # The page and its regions
@@ -258,32 +262,31 @@ def edit_attribute(request, name, attribute_name):
     queue = _queue_or_404(name)
     attribute = _attribute_or_404(queue, attribute_name)
     if request.method == "POST":
-        form = AttributeForm(queue, attribute, request.POST)
-        if form.is_valid():
-            try:
-                queue = service.set_queue_attributes(
-                    queue, {attribute.name: form.attribute_value()}
-                )
-            except RoostError as error:
-                add_service_error(form, error, form.parameters, default=form.main_field)
-            else:
-                queue = _queue_or_404(queue.name)
-                context = {"queue": queue, "attribute": attribute, "is_operator": True}
-                response = render(request, f"{TEMPLATE}#attribute-row", context)
-                return responses.done(
-                    request,
-                    f"Saved {attribute.label.lower()}.",
-                    _page_url(queue, "settings"),
-                    response,
-                    events=[QUEUE_CHANGED],
-                )
-        context = {"queue": queue, "attribute": attribute, "form": form, "is_operator": True}
-        return _invalid(request, queue, "attribute-row", context, {"editing": form})
+        return _save_attribute(request, queue, attribute)
     form = AttributeForm(queue, attribute)
     if request.htmx:
         context = {"queue": queue, "attribute": attribute, "form": form, "is_operator": True}
         return render(request, f"{TEMPLATE}#attribute-row", context)
     return render(request, TEMPLATE, _page_context(request, queue, editing=form))
+
+
+def _save_attribute(request, queue, attribute):
+    form = AttributeForm(queue, attribute, request.POST)
+    row = {"attribute": attribute, "is_operator": True}
+    form_context = {**row, "queue": queue, "form": form}
+
+    def saved(queue):
+        context = {**row, "queue": _queue_or_404(queue.name)}
+        message = f"Saved {attribute.label.lower()}."
+        return _done(request, queue, "attribute-row", context, message, "settings", [QUEUE_CHANGED])
+
+    return responses.run_action(
+        request,
+        lambda: service.set_queue_attributes(queue, {attribute.name: form.attribute_value()}),
+        saved,
+        form=form,
+        again=lambda: _again(request, queue, "attribute-row", form_context, editing=form),
+    )
 
 
 def _tags_answer(request, queue, message, form=None):
@@ -298,16 +301,14 @@ def _tags_answer(request, queue, message, form=None):
 def add_tag(request, name):
     queue = _queue_or_404(name)
     form = TagForm(request.POST)
-    if form.is_valid():
-        key, value = form.cleaned_data["key"], form.cleaned_data["value"]
-        try:
-            service.tag_queue(queue, {key: value})
-        except RoostError as error:
-            add_service_error(form, error, TagForm.PARAMETERS, default="key")
-        else:
-            return _tags_answer(request, queue, f"Tagged {key}.")
-    context = {"queue": queue, "tag_form": form, "is_operator": True}
-    return _invalid(request, queue, "tags", context, {"tag_form": form})
+    form_context = {"queue": queue, "tag_form": form, "is_operator": True}
+    return responses.run_action(
+        request,
+        lambda: service.tag_queue(queue, form.tags()),
+        lambda _: _tags_answer(request, queue, f"Tagged {form.cleaned_data['key']}."),
+        form=form,
+        again=lambda: _again(request, queue, "tags", form_context, tag_form=form),
+    )
 
 
 @require_POST
@@ -329,29 +330,24 @@ def remove_tag(request, name):
 def send_message(request, name):
     queue = _queue_or_404(name)
     form = SendMessageForm(request.POST, queue=queue)
-    if form.is_valid():
-        try:
-            result = service.send_message(
-                queue, form.entry(), sender_id=request.user.get_username()[:128]
-            )
-        except RoostError as error:
-            add_service_error(form, error, SendMessageForm.PARAMETERS, default="body")
-        else:
-            # A fresh form, keeping the group: people often send several to one group.
-            fresh = SendMessageForm(
-                queue=queue, initial={"group_id": form.cleaned_data["group_id"]}
-            )
-            context = {"queue": queue, "send_form": fresh}
-            response = render(request, f"{TEMPLATE}#send-form", context)
-            return responses.done(
-                request,
-                f"Sent message {result['MessageId']}.",
-                _page_url(queue, "messages"),
-                response,
-                events=[QUEUE_CHANGED, MESSAGES_CHANGED],
-            )
-    context = {"queue": queue, "send_form": form}
-    return _invalid(request, queue, "send-form", context, {"send_form": form})
+    form_context = {"queue": queue, "send_form": form}
+    sender_id = request.user.get_username()[:128]
+
+    def sent(result):
+        # A fresh form, keeping the group: people often send several to one group.
+        fresh = SendMessageForm(queue=queue, initial={"group_id": form.cleaned_data["group_id"]})
+        message = f"Sent message {result['MessageId']}."
+        events = [QUEUE_CHANGED, MESSAGES_CHANGED]
+        context = {"queue": queue, "send_form": fresh}
+        return _done(request, queue, "send-form", context, message, "messages", events)
+
+    return responses.run_action(
+        request,
+        lambda: service.send_message(queue, form.entry(), sender_id=sender_id),
+        sent,
+        form=form,
+        again=lambda: _again(request, queue, "send-form", form_context, send_form=form),
+    )
 
 
 @require_POST
@@ -379,24 +375,32 @@ def purge(request, name):
         if request.htmx:
             return render(request, f"{TEMPLATE}#purge-dialog", context)
         return render(request, "console/purge_confirm.html", {**context, "nav": "overview"})
-    try:
-        deleted = service.purge_queue(queue)
-    except RoostError as error:
-        return responses.refused(request, error, _page_url(queue))
-    return responses.done(
-        request,
-        f"Purged {queue.name}: deleted {deleted:,} message{'' if deleted == 1 else 's'}.",
-        _page_url(queue),
-        events=[QUEUE_CHANGED, MESSAGES_CHANGED],
-    )
+    url = _page_url(queue)
+
+    def purged(deleted):
+        message = f"Purged {queue.name}: deleted {deleted:,} message{'' if deleted == 1 else 's'}."
+        return responses.done(request, message, url, events=[QUEUE_CHANGED, MESSAGES_CHANGED])
+
+    return responses.run_action(request, lambda: service.purge_queue(queue), purged, back=url)
 
 
 # Redrive
 
 
-def _redrive_invalid(request, queue, form):
+def _redrive_again(request, queue, form):
     context = {"queue": queue, "redrive_form": form, "is_operator": True}
-    return _invalid(request, queue, "redrive-form", context, {"redrive_form": form})
+    return _again(request, queue, "redrive-form", context, redrive_form=form)
+
+
+def _where(form):
+    destination = form.destination_queue()
+    return destination.name if destination else "their source queues"
+
+
+def _redriven(request, queue, message, events):
+    """Answer a redrive: a fresh form, and a toast saying what went where."""
+    context = {"queue": queue, "redrive_form": RedriveForm(queue=queue), "is_operator": True}
+    return _done(request, queue, "redrive-form", context, message, "redrive", events)
 
 
 @require_POST
@@ -405,30 +409,20 @@ def start_move_task(request, name):
     """Move all of a dead-letter queue's messages, as a task at the chosen rate."""
     queue = _queue_or_404(name)
     form = RedriveForm(request.POST, queue=queue)
-    if form.is_valid():
-        destination = form.destination_queue()
-        try:
-            service.start_message_move_task(
-                queue.arn, destination.arn if destination else None, form.cleaned_data["rate"]
-            )
-        except RoostError as error:
-            add_service_error(form, error, RedriveForm.PARAMETERS)
-        else:
-            where = destination.name if destination else "their source queues"
-            context = {
-                "queue": queue,
-                "redrive_form": RedriveForm(queue=queue),
-                "is_operator": True,
-            }
-            response = render(request, f"{TEMPLATE}#redrive-form", context)
-            return responses.done(
-                request,
-                f"Started moving {queue.name}'s messages to {where}.",
-                _page_url(queue, "redrive"),
-                response,
-                events=[MOVE_TASKS_CHANGED],
-            )
-    return _redrive_invalid(request, queue, form)
+
+    def started(_task):
+        message = f"Started moving {queue.name}'s messages to {_where(form)}."
+        return _redriven(request, queue, message, [MOVE_TASKS_CHANGED])
+
+    return responses.run_action(
+        request,
+        lambda: service.start_message_move_task(
+            queue.arn, form.destination_arn(), form.cleaned_data["rate"]
+        ),
+        started,
+        form=form,
+        again=lambda: _redrive_again(request, queue, form),
+    )
 
 
 @require_POST
@@ -437,28 +431,18 @@ def redrive_selected(request, name):
     """Move the messages ticked in the explorer, now."""
     queue = _queue_or_404(name)
     form = RedriveForm(request.POST, queue=queue)
-    if form.is_valid():
-        destination = form.destination_queue()
-        try:
-            moved = service.redrive_messages(queue, form.selected_ids(), destination)
-        except RoostError as error:
-            add_service_error(form, error, RedriveForm.PARAMETERS)
-        else:
-            where = destination.name if destination else "their source queues"
-            context = {
-                "queue": queue,
-                "redrive_form": RedriveForm(queue=queue),
-                "is_operator": True,
-            }
-            response = render(request, f"{TEMPLATE}#redrive-form", context)
-            return responses.done(
-                request,
-                f"Moved {moved} message{'' if moved == 1 else 's'} to {where}.",
-                _page_url(queue, "redrive"),
-                response,
-                events=[QUEUE_CHANGED, MESSAGES_CHANGED],
-            )
-    return _redrive_invalid(request, queue, form)
+
+    def moved(count):
+        message = f"Moved {count} message{'' if count == 1 else 's'} to {_where(form)}."
+        return _redriven(request, queue, message, [QUEUE_CHANGED, MESSAGES_CHANGED])
+
+    return responses.run_action(
+        request,
+        lambda: service.redrive_messages(queue, form.selected_ids(), form.destination_queue()),
+        moved,
+        form=form,
+        again=lambda: _redrive_again(request, queue, form),
+    )
 
 
 @require_POST
@@ -468,16 +452,19 @@ def cancel_move_task(request, name):
     handle = request.POST.get("task_handle", "")
     if not MessageMoveTask.objects.filter(task_handle=handle, source_queue=queue).exists():
         raise Http404("This queue has no such move task.")
-    try:
-        task = service.cancel_message_move_task(handle)
-    except RoostError as error:
-        return responses.refused(request, error, _page_url(queue, "redrive"))
-    moved = task.approximate_number_of_messages_moved
-    response = render(request, f"{TEMPLATE}#move-tasks", _move_tasks_context(queue, True, True))
-    return responses.done(
+
+    def cancelled(task):
+        moved = task.approximate_number_of_messages_moved
+        message = (
+            f"Cancelling the move task; {moved:,} message{'' if moved == 1 else 's'} moved so far."
+        )
+        context = _move_tasks_context(queue, True, True)
+        events = [QUEUE_CHANGED, MESSAGES_CHANGED]
+        return _done(request, queue, "move-tasks", context, message, "redrive", events)
+
+    return responses.run_action(
         request,
-        f"Cancelling the move task; {moved:,} message{'' if moved == 1 else 's'} moved so far.",
-        _page_url(queue, "redrive"),
-        response,
-        events=[QUEUE_CHANGED, MESSAGES_CHANGED],
+        lambda: service.cancel_message_move_task(handle),
+        cancelled,
+        back=_page_url(queue, "redrive"),
     )

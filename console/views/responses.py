@@ -1,11 +1,19 @@
-"""How console actions answer: a toast and a partial for htmx, a redirect with a message else."""
+"""How console actions answer: a toast and a partial for htmx, a redirect with a message else.
+
+Every action that calls the service goes through `run_action`, so a refusal (RoostError) shows
+the same way everywhere: beside the field it is about when the action has a form, as a toast
+when it has none.
+"""
 
 import json
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
+
+from aws_protocol.errors import RoostError
+from console.forms.service_errors import add_service_error
 
 LEVELS = {"success": messages.SUCCESS, "info": messages.INFO, "error": messages.ERROR}
 
@@ -49,3 +57,30 @@ def go_to(request, url, message):
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def run_action(request, call, done, *, form=None, again=None, back=None):
+    """Make an action's one service call, `call()`, and answer with `done(result)`.
+
+    With a `form`, the call is made only if the form is valid, and a refusal is shown beside the
+    field it is about (add_service_error): either way `again()` answers with the form and its
+    errors. Without one, a refusal is a toast, and a plain post goes `back` to that URL.
+    """
+    if form is not None and not form.is_valid():
+        return again()
+    try:
+        result = call()
+    except RoostError as error:
+        if form is None:
+            return refused(request, error, back)
+        add_service_error(form, error)
+        return again()
+    return done(result)
+
+
+def form_again(request, template, partial, context, page_context):
+    """Answer a refused form (422) with it again, errors and all: htmx gets its `partial` with
+    `context`, a plain post the whole page, with `page_context()`."""
+    if request.htmx:
+        return render(request, f"{template}#{partial}", context, status=422)
+    return render(request, template, page_context(), status=422)

@@ -6,18 +6,16 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from aws_protocol.errors import RoostError
-from console.forms.service_errors import add_service_error
 from console.forms.topics import EDITABLE_BY_NAME, TopicAttributeForm
 from console.roles import is_operator
 from console.views import responses
 from console.views.guards import operator_required
 from console.views.topics.page import (
     TEMPLATE,
+    _again,
     _attribute_context,
-    _invalid,
+    _done,
     _page_context,
-    _page_url,
     _topic_or_404,
 )
 from notifications import service
@@ -46,25 +44,27 @@ def edit_attribute(request, name, attribute_name):
     topic = _topic_or_404(name)
     attribute = _attribute_or_404(attribute_name)
     if request.method == "POST":
-        form = TopicAttributeForm(topic, attribute, request.POST)
-        if form.is_valid():
-            try:
-                topic = service.set_topic_attribute(topic, attribute.name, form.attribute_value())
-            except RoostError as error:
-                add_service_error(form, error, {}, default="value")
-            else:
-                context = _attribute_context(topic, attribute, True)
-                response = render(request, f"{TEMPLATE}#attribute-row", context)
-                return responses.done(
-                    request,
-                    f"Saved {attribute.label.lower()}.",
-                    _page_url(topic, "settings"),
-                    response,
-                )
-        context = _attribute_context(topic, attribute, True, form)
-        return _invalid(request, topic, "attribute-row", context, {"editing": form})
+        return _save_attribute(request, topic, attribute)
     form = TopicAttributeForm(topic, attribute)
     if request.htmx:
         context = _attribute_context(topic, attribute, True, form)
         return render(request, f"{TEMPLATE}#attribute-row", context)
     return render(request, TEMPLATE, _page_context(request, topic, editing=form))
+
+
+def _save_attribute(request, topic, attribute):
+    form = TopicAttributeForm(topic, attribute, request.POST)
+    form_context = _attribute_context(topic, attribute, True, form)
+
+    def saved(topic):
+        context = _attribute_context(topic, attribute, True)
+        message = f"Saved {attribute.label.lower()}."
+        return _done(request, topic, "attribute-row", context, message, "settings")
+
+    return responses.run_action(
+        request,
+        lambda: service.set_topic_attribute(topic, attribute.name, form.attribute_value()),
+        saved,
+        form=form,
+        again=lambda: _again(request, topic, "attribute-row", form_context, editing=form),
+    )

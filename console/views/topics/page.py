@@ -28,6 +28,7 @@ from console.forms.topics import (
     dead_letter_target,
 )
 from console.roles import is_operator
+from console.views import responses
 from notifications import delivery
 from notifications.models import Delivery, PublishedMessage, Subscription, Topic
 from queues.models import now_ms
@@ -235,12 +236,18 @@ def _page_context(request, topic, **overrides):
     return context
 
 
-def _invalid(request, topic, partial, context, full_page_overrides=None):
-    """Answer a form the service or the form refused: the form again, errors beside fields."""
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#{partial}", context, status=422)
-    page = _page_context(request, topic, **(full_page_overrides or {}))
-    return render(request, TEMPLATE, page, status=422)
+def _again(request, topic, partial, context, **page_overrides):
+    """Answer a refused form: its `partial` again, or the whole page (plain posts)."""
+    return responses.form_again(
+        request, TEMPLATE, partial, context, lambda: _page_context(request, topic, **page_overrides)
+    )
+
+
+def _done(request, topic, partial, context, message, fragment, events=(), **query):
+    """Answer a finished action: `partial` and a toast for htmx, the page at `#fragment` else."""
+    response = render(request, f"{TEMPLATE}#{partial}", context)
+    url = _page_url(topic, fragment, **query)
+    return responses.done(request, message, url, response, events=events)
 
 
 # The page and its regions

@@ -5,8 +5,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from aws_protocol.errors import RoostError
-from console.forms.service_errors import add_service_error
 from console.forms.topics import PublishForm
 from console.views import responses
 from console.views.guards import operator_required
@@ -14,8 +12,8 @@ from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,
     TOPIC_CHANGED,
-    _invalid,
-    _page_url,
+    _again,
+    _done,
     _topic_or_404,
 )
 from notifications import service
@@ -26,27 +24,24 @@ from notifications import service
 def publish(request, name):
     topic = _topic_or_404(name)
     form = PublishForm(request.POST, topic=topic)
-    if form.is_valid():
-        try:
-            result = service.publish(topic, form.entry())
-        except RoostError as error:
-            add_service_error(form, error, PublishForm.PARAMETERS, default="message")
-        else:
-            # A fresh form, keeping the group: people often publish several to one group.
-            fresh = PublishForm(
-                topic=topic, initial={"group_id": form.cleaned_data.get("group_id")}
-            )
-            response = render(
-                request, f"{TEMPLATE}#publish-form", {"topic": topic, "publish_form": fresh}
-            )
-            message = f"Published message {result['MessageId']}."
-            if "SequenceNumber" in result:
-                message += f" Sequence number {result['SequenceNumber']}."
-            return responses.done(
-                request, message, _page_url(topic, "publish"), response, events=[TOPIC_CHANGED]
-            )
-    context = {"topic": topic, "publish_form": form}
-    return _invalid(request, topic, "publish-form", context, {"publish_form": form})
+    form_context = {"topic": topic, "publish_form": form}
+
+    def published(result):
+        # A fresh form, keeping the group: people often publish several to one group.
+        fresh = PublishForm(topic=topic, initial={"group_id": form.cleaned_data.get("group_id")})
+        message = f"Published message {result['MessageId']}."
+        if "SequenceNumber" in result:
+            message += f" Sequence number {result['SequenceNumber']}."
+        context = {"topic": topic, "publish_form": fresh}
+        return _done(request, topic, "publish-form", context, message, "publish", [TOPIC_CHANGED])
+
+    return responses.run_action(
+        request,
+        lambda: service.publish(topic, form.entry()),
+        published,
+        form=form,
+        again=lambda: _again(request, topic, "publish-form", form_context, publish_form=form),
+    )
 
 
 @operator_required

@@ -6,8 +6,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from aws_protocol.errors import RoostError
-from console.forms.service_errors import add_service_error
 from console.forms.topics import FilterPolicyForm, RedrivePolicyForm, SubscribeForm
 from console.roles import is_operator
 from console.views import responses
@@ -16,7 +14,8 @@ from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,
     TOPIC_CHANGED,
-    _invalid,
+    _again,
+    _done,
     _page_context,
     _page_url,
     _panel_context,
@@ -33,30 +32,27 @@ from notifications.models import Delivery
 def subscribe(request, name):
     topic = _topic_or_404(name)
     form = SubscribeForm(request.POST, topic=topic)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            subscription, _answer = service.subscribe(
-                topic, data["protocol"], data["endpoint"], form.attributes()
-            )
-        except RoostError as error:
-            add_service_error(form, error, form.parameters, default="endpoint")
-        else:
-            if subscription.is_confirmed:
-                message = f"Subscribed {subscription.endpoint}."
-            else:
-                message = f"Subscribed {subscription.endpoint}; it stays pending until it confirms."
-            context = {"topic": topic, "subscribe_form": SubscribeForm(topic=topic)}
-            response = render(request, f"{TEMPLATE}#subscribe-form", context)
-            return responses.done(
-                request,
-                message,
-                _page_url(topic, "subscriptions"),
-                response,
-                events=[TOPIC_CHANGED],
-            )
-    context = {"topic": topic, "subscribe_form": form}
-    return _invalid(request, topic, "subscribe-form", context, {"subscribe_form": form})
+    form_context = {"topic": topic, "subscribe_form": form}
+
+    def subscribed(result):
+        subscription = result[0]
+        message = f"Subscribed {subscription.endpoint}."
+        if not subscription.is_confirmed:
+            message = f"Subscribed {subscription.endpoint}; it stays pending until it confirms."
+        context = {"topic": topic, "subscribe_form": SubscribeForm(topic=topic)}
+        return _done(
+            request, topic, "subscribe-form", context, message, "subscriptions", [TOPIC_CHANGED]
+        )
+
+    return responses.run_action(
+        request,
+        lambda: service.subscribe(
+            topic, form.cleaned_data["protocol"], form.cleaned_data["endpoint"], form.attributes()
+        ),
+        subscribed,
+        form=form,
+        again=lambda: _again(request, topic, "subscribe-form", form_context, subscribe_form=form),
+    )
 
 
 @operator_required
@@ -86,18 +82,18 @@ def set_raw_delivery(request, name, subscription_id):
     topic = _topic_or_404(name)
     subscription = _subscription_or_404(topic, subscription_id)
     enabled = request.POST.get("enabled") == "true"
-    try:
-        service.set_subscription_attributes(
-            subscription, {"RawMessageDelivery": "true" if enabled else "false"}
-        )
-    except RoostError as error:
-        return responses.refused(request, error, _page_url(topic, "subscriptions"))
-    response = render(request, f"{TEMPLATE}#subscriptions", _subscriptions_context(topic, True))
-    return responses.done(
+    attributes = {"RawMessageDelivery": "true" if enabled else "false"}
+    message = f"Raw message delivery {'on' if enabled else 'off'} for {subscription.endpoint}."
+
+    def saved(_subscription):
+        context = _subscriptions_context(topic, True)
+        return _done(request, topic, "subscriptions", context, message, "subscriptions")
+
+    return responses.run_action(
         request,
-        f"Raw message delivery {'on' if enabled else 'off'} for {subscription.endpoint}.",
-        _page_url(topic, "subscriptions"),
-        response,
+        lambda: service.set_subscription_attributes(subscription, attributes),
+        saved,
+        back=_page_url(topic, "subscriptions"),
     )
 
 
@@ -107,17 +103,29 @@ def _panel_answer(request, topic, subscription, message, sample=None):
     subscription = _subscription_or_404(topic, subscription.uuid)
     filter_form = FilterPolicyForm(subscription, initial=sample) if sample else None
     context = {"panel": _panel_context(topic, subscription, True, filter_form=filter_form)}
-    response = render(request, f"{TEMPLATE}#subscription-panel", context)
-    fallback = _page_url(topic, "subscription-panel", subscription=subscription.uuid)
-    return responses.done(request, message, fallback, response, events=[TOPIC_CHANGED])
+    partial = fragment = "subscription-panel"
+    events = [TOPIC_CHANGED]
+    query = {"subscription": subscription.uuid}
+    return _done(request, topic, partial, context, message, fragment, events, **query)
 
 
-def _panel_invalid(request, topic, subscription, **forms):
+def _panel_again(request, topic, subscription, **forms):
     """The settings panel again with the refused form (`filter_form=` or `redrive_form=`)."""
     panel = _panel_context(topic, subscription, True, **forms)
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#subscription-panel", {"panel": panel}, status=422)
-    return render(request, TEMPLATE, _page_context(request, topic, panel=panel), status=422)
+    return _again(request, topic, "subscription-panel", {"panel": panel}, panel=panel)
+
+
+def _save_panel_form(request, topic, subscription, saved, sample=None, **forms):
+    """Save the attributes a settings panel form asks for (`filter_form=` or `redrive_form=`),
+    and answer with the panel and a toast saying `saved()`."""
+    [form] = forms.values()
+    return responses.run_action(
+        request,
+        lambda: service.set_subscription_attributes(subscription, form.attributes()),
+        lambda _: _panel_answer(request, topic, subscription, saved(), sample),
+        form=form,
+        again=lambda: _panel_again(request, topic, subscription, **forms),
+    )
 
 
 @require_POST
@@ -126,21 +134,14 @@ def save_filter_policy(request, name, subscription_id):
     topic = _topic_or_404(name)
     subscription = _subscription_or_404(topic, subscription_id)
     form = FilterPolicyForm(subscription, request.POST)
-    if form.is_valid():
-        try:
-            service.set_subscription_attributes(subscription, form.attributes())
-        except RoostError as error:
-            add_service_error(form, error, FilterPolicyForm.PARAMETERS, default="policy")
-        else:
-            cleared = not form.cleaned_data["policy"]
-            message = (
-                f"{subscription.endpoint} gets every message now."
-                if cleared
-                else f"Saved the filter policy of {subscription.endpoint}."
-            )
-            sample = {name: request.POST.get(name, "") for name in FilterPolicyForm.SAMPLE}
-            return _panel_answer(request, topic, subscription, message, sample)
-    return _panel_invalid(request, topic, subscription, filter_form=form)
+    sample = {name: request.POST.get(name, "") for name in FilterPolicyForm.SAMPLE}
+
+    def saved():
+        if not form.cleaned_data["policy"]:
+            return f"{subscription.endpoint} gets every message now."
+        return f"Saved the filter policy of {subscription.endpoint}."
+
+    return _save_panel_form(request, topic, subscription, saved, sample, filter_form=form)
 
 
 @require_GET
@@ -150,20 +151,27 @@ def test_filter_policy(request, name, subscription_id):
     topic = _topic_or_404(name)
     subscription = _subscription_or_404(topic, subscription_id)
     form = FilterPolicyForm(subscription, request.GET, testing=True)
-    result = None
-    if form.is_valid():
-        policy, scope = form.cleaned_data["policy"], form.cleaned_data["scope"]
-        try:
-            result = service.filter_policy_matches(policy, scope, *form.sample())
-        except RoostError as error:
-            add_service_error(form, error, FilterPolicyForm.PARAMETERS, default="policy")
-    operator = is_operator(request.user)
-    panel = _panel_context(
-        topic, subscription, operator, filter_form=form, tested=True, test_result=result
+
+    def tested(result=None):
+        panel = _panel_context(
+            topic,
+            subscription,
+            is_operator(request.user),
+            filter_form=form,
+            tested=True,
+            test_result=result,
+        )
+        if request.htmx:
+            return render(request, f"{TEMPLATE}#policy-test-result", {"panel": panel})
+        return render(request, TEMPLATE, _page_context(request, topic, panel=panel))
+
+    return responses.run_action(
+        request,
+        lambda: service.filter_policy_matches(*form.test_arguments()),
+        tested,
+        form=form,
+        again=tested,
     )
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#policy-test-result", {"panel": panel})
-    return render(request, TEMPLATE, _page_context(request, topic, panel=panel))
 
 
 @require_POST
@@ -172,21 +180,16 @@ def save_redrive_policy(request, name, subscription_id):
     topic = _topic_or_404(name)
     subscription = _subscription_or_404(topic, subscription_id)
     form = RedrivePolicyForm(subscription, request.POST)
-    if form.is_valid():
-        try:
-            service.set_subscription_attributes(subscription, form.attributes())
-        except RoostError as error:
-            add_service_error(form, error, RedrivePolicyForm.PARAMETERS, "dead_letter_queue")
-        else:
-            chosen = form.cleaned_data["dead_letter_queue"]
-            message = (
-                f"Failed deliveries to {subscription.endpoint} go to "
-                f"{chosen.rsplit(':', 1)[-1]} now."
-                if chosen
-                else f"Failed deliveries to {subscription.endpoint} are only logged now."
-            )
-            return _panel_answer(request, topic, subscription, message)
-    return _panel_invalid(request, topic, subscription, redrive_form=form)
+
+    def saved():
+        chosen = form.cleaned_data["dead_letter_queue"]
+        if not chosen:
+            return f"Failed deliveries to {subscription.endpoint} are only logged now."
+        return (
+            f"Failed deliveries to {subscription.endpoint} go to {chosen.rsplit(':', 1)[-1]} now."
+        )
+
+    return _save_panel_form(request, topic, subscription, saved, redrive_form=form)
 
 
 @require_POST
@@ -199,13 +202,10 @@ def replay_delivery(request, name, subscription_id, delivery_id):
     if found is None:
         raise Http404("This subscription has no such delivery.")
     fallback = _page_url(topic, f"delivery-log-{subscription.uuid}", log=subscription.uuid)
-    try:
-        delivery.replay(found)
-    except RoostError as error:
-        return responses.refused(request, error, fallback)
-    return responses.done(
+    message = f"Replaying the delivery to {subscription.endpoint}."
+    return responses.run_action(
         request,
-        f"Replaying the delivery to {subscription.endpoint}.",
-        fallback,
-        events=[TOPIC_CHANGED],
+        lambda: delivery.replay(found),
+        lambda _: responses.done(request, message, fallback, events=[TOPIC_CHANGED]),
+        back=fallback,
     )
