@@ -1,4 +1,4 @@
-"""Message attribute rows, as the send (SQS) and publish (SNS) forms take them.
+"""Message attribute rows, as the send (SQS) and publish (SNS) forms take them (MessageForm).
 
 Each row is a name, a type and a value, posted as parallel lists (attribute_name, attribute_type,
 attribute_value). The type follows SQS's and SNS's rule: String, Number or Binary, optionally
@@ -9,8 +9,6 @@ value is typed as base64.
 import base64
 import binascii
 import re
-
-from django import forms
 
 DATA_TYPE = re.compile(r"(?P<base>String|Number|Binary)(?:\..+)?", re.DOTALL)
 # Suggestions for the type box; any custom label may be typed after them.
@@ -58,28 +56,3 @@ def parse_rows(rows):
         else:
             attributes[name] = {"DataType": data_type, "StringValue": value}
     return attributes, errors
-
-
-class MessageAttributesForm(forms.Form):
-    """A form with message attribute rows: cleaned_data["message_attributes"] holds them, as the
-    service takes them. The template shows them with components/message_attributes.html."""
-
-    # A home for errors about the rows, shown beside them.
-    attributes = forms.CharField(required=False, widget=forms.HiddenInput)
-    attribute_types = TYPES
-
-    @property
-    def attribute_types_id(self):
-        """The id of the type box's list of suggestions, unique on the page like the form's ids."""
-        return self.auto_id % "attribute_types"
-
-    def attribute_rows(self):
-        """The rows to show: what was typed, else one blank row."""
-        return (typed_rows(self.data) if self.is_bound else []) or [BLANK_ROW]
-
-    def clean(self):
-        cleaned = super().clean()
-        cleaned["message_attributes"], errors = parse_rows(self.attribute_rows())
-        for error in errors:
-            self.add_error("attributes", error)
-        return cleaned

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django import forms
 
-from console.forms.message_attributes import MessageAttributesForm
+from console.forms.messages import MessageForm
 from queues import queue_attributes
 from queues.models import Queue
 from queues.peek import MAX_LIMIT
@@ -216,8 +216,8 @@ class TagForm(forms.Form):
         return {self.cleaned_data["key"]: self.cleaned_data["value"]}
 
 
-class SendMessageForm(MessageAttributesForm):
-    """One message, with attribute rows."""
+class SendMessageForm(MessageForm):
+    """One message to send."""
 
     body = forms.CharField(
         strip=False,
@@ -233,16 +233,6 @@ class SendMessageForm(MessageAttributesForm):
         help_text="0 to 900; blank uses the queue's delivery delay.",
         widget=forms.NumberInput(attrs={"min": 0, "max": 900}),
     )
-    group_id = forms.CharField(
-        required=False,
-        label="Message group id",
-        help_text="Messages of one group are delivered in order.",
-    )
-    deduplication_id = forms.CharField(
-        required=False,
-        label="Deduplication id",
-        help_text="A repeat within five minutes is accepted but not delivered again.",
-    )
     parameters = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
@@ -256,15 +246,10 @@ class SendMessageForm(MessageAttributesForm):
         kwargs.setdefault("auto_id", "send-%s")
         super().__init__(*args, **kwargs)
         self.queue = queue
+        self.ask_for_deduplication_id(queue.is_fifo, queue.content_based_deduplication, "queue")
         if queue.is_fifo:
             del self.fields["delay_seconds"]
-            self.fields["deduplication_id"].help_text += (
-                " Optional with content-based deduplication."
-                if queue.content_based_deduplication
-                else " Required: this queue has no content-based deduplication."
-            )
         else:
-            del self.fields["deduplication_id"]
             self.fields["group_id"].help_text = "Optional on a standard queue."
 
     def entry(self):
@@ -273,8 +258,7 @@ class SendMessageForm(MessageAttributesForm):
             body=data["body"],
             delay_seconds=data.get("delay_seconds"),
             message_attributes=data["message_attributes"],
-            group_id=data.get("group_id") or None,
-            deduplication_id=data.get("deduplication_id") or None,
+            **self.fifo_ids(),
         )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django import forms
 
 from console.forms import message_attributes
-from console.forms.message_attributes import MessageAttributesForm
+from console.forms.messages import MessageForm
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, MESSAGE_BODY
 from notifications.service import PublishEntry
 from queues.models import Queue
@@ -332,8 +332,8 @@ def dead_letter_target(redrive_policy):
 STRING_ARRAY = ("String.Array", "String.Array (JSON array)")
 
 
-class PublishForm(MessageAttributesForm):
-    """A test message, with attribute rows."""
+class PublishForm(MessageForm):
+    """A test message to publish."""
 
     message = forms.CharField(
         strip=False,
@@ -355,16 +355,6 @@ class PublishForm(MessageAttributesForm):
         help_text='MessageStructure=json: the message is {"default": "…", "sqs": "…", '
         '"https": "…"}, each subscriber gets its protocol\'s.',
     )
-    group_id = forms.CharField(
-        required=False,
-        label="Message group id",
-        help_text="Required: messages of one group are delivered in order.",
-    )
-    deduplication_id = forms.CharField(
-        required=False,
-        label="Deduplication id",
-        help_text="A repeat within five minutes is accepted but not delivered again.",
-    )
     parameters = {
         "MessageDeduplicationId": "deduplication_id",
         "MessageGroupId": "group_id",
@@ -380,15 +370,9 @@ class PublishForm(MessageAttributesForm):
         kwargs.setdefault("auto_id", "publish-%s")
         super().__init__(*args, **kwargs)
         self.topic = topic
-        if topic.fifo_topic:
-            self.fields["deduplication_id"].help_text += (
-                " Optional: this topic deduplicates by content."
-                if topic.content_based_deduplication
-                else " Required: this topic has no content-based deduplication."
-            )
-        else:
+        self.ask_for_deduplication_id(topic.fifo_topic, topic.content_based_deduplication, "topic")
+        if not topic.fifo_topic:
             del self.fields["group_id"]
-            del self.fields["deduplication_id"]
 
     def entry(self):
         data = self.cleaned_data
@@ -397,6 +381,5 @@ class PublishForm(MessageAttributesForm):
             subject=data["subject"] or None,
             message_structure="json" if data["per_protocol"] else None,
             message_attributes=data["message_attributes"],
-            group_id=data.get("group_id") or None,
-            deduplication_id=data.get("deduplication_id") or None,
+            **self.fifo_ids(),
         )
