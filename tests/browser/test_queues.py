@@ -115,6 +115,42 @@ def test_explorer_shows_messages_without_receiving_them(operator_page, make_queu
     expect(received_count(message)).to_have_text("1 time")
 
 
+def test_a_message_sent_from_the_page_carries_its_typed_attribute_rows(
+    operator_page, make_queue, sqs_json
+):
+    url = make_queue()
+    name = url.rsplit("/", 1)[1]
+    page = operator_page
+    page.goto(f"/queues/{name}/")
+    form = page.locator("#send-form")
+    rows = form.locator(".attribute-row")
+    form.get_by_label("Body").fill("with attributes")
+    rows.nth(0).get_by_label("Name").fill("price")
+    rows.nth(0).get_by_label("Type").fill("Number.float")
+    rows.nth(0).get_by_label("Value").fill("3.14")
+    form.get_by_role("button", name="Add another attribute").click()
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1).get_by_label("Type")).to_have_value("")  # a blank type is String
+    rows.nth(1).get_by_label("Name").fill("photo")
+    rows.nth(1).get_by_label("Type").fill("Jpeg")
+    rows.nth(1).get_by_label("Value").fill("/9j/4A==")
+    form.get_by_role("button", name="Send message").click()
+
+    # Refused beside the rows, with every row kept as typed.
+    expect(form.locator(".attribute-rows .field-error")).to_contain_text("The type of photo")
+    expect(rows).to_have_count(2)
+    rows.nth(1).get_by_label("Type").fill("Binary.jpeg")
+    form.get_by_role("button", name="Send message").click()
+
+    expect(toast(page, "Sent message")).to_be_visible()
+    expect(form.locator(".attribute-row")).to_have_count(1)  # a fresh form
+    [message] = sqs_json.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"] == {
+        "price": {"DataType": "Number.float", "StringValue": "3.14"},
+        "photo": {"DataType": "Binary.jpeg", "BinaryValue": b"\xff\xd8\xff\xe0"},
+    }
+
+
 def test_purge_through_the_confirmation_dialog_empties_the_queue(
     operator_page, make_queue, sqs_json
 ):
