@@ -185,6 +185,10 @@ class SubscribeForm(forms.Form):
     def attributes(self):
         return {"RawMessageDelivery": "true"} if self.cleaned_data["raw_message_delivery"] else {}
 
+    def subscribe_arguments(self):
+        """service.subscribe's arguments after the topic: protocol, endpoint, attributes."""
+        return self.cleaned_data["protocol"], self.cleaned_data["endpoint"], self.attributes()
+
 
 # A subscription's filter policy and its test box
 

@@ -120,8 +120,11 @@ def overview(request):
     return render(request, TEMPLATE, context)
 
 
-def _again(request, partial, context, **page_overrides):
-    """Answer a refused create form: its `partial` again, or the whole page (plain posts)."""
+def _again(request, partial, context=None, **page_overrides):
+    """Answer a refused create form: its `partial` again, or the whole page (plain posts), with
+    `page_overrides` (the refused form) in either unless `context` is given."""
+    if context is None:
+        context = {"is_operator": True, **page_overrides}
     return responses.form_again(
         request, TEMPLATE, partial, context, lambda: _context(request, "", **page_overrides)
     )
@@ -152,7 +155,7 @@ def create_queue(request):
         create,
         created,
         form=form,
-        again=lambda: _again(request, "create-queue", {"queue_form": form}, queue_form=form),
+        again=lambda: _again(request, "create-queue", queue_form=form),
     )
 
 

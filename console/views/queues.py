@@ -173,8 +173,11 @@ def _page_context(request, queue, **overrides):
     return context
 
 
-def _again(request, queue, partial, context, **page_overrides):
-    """Answer a refused form: its `partial` again, or the whole page (plain posts)."""
+def _again(request, queue, partial, context=None, **page_overrides):
+    """Answer a refused form: its `partial` again, or the whole page (plain posts), with
+    `page_overrides` (the refused form, e.g. send_form=form) in either unless `context` is given."""
+    if context is None:
+        context = {"queue": queue, "is_operator": True, **page_overrides}
     return responses.form_again(
         request, TEMPLATE, partial, context, lambda: _page_context(request, queue, **page_overrides)
     )
@@ -301,13 +304,12 @@ def _tags_answer(request, queue, message, form=None):
 def add_tag(request, name):
     queue = _queue_or_404(name)
     form = TagForm(request.POST)
-    form_context = {"queue": queue, "tag_form": form, "is_operator": True}
     return responses.run_action(
         request,
         lambda: service.tag_queue(queue, form.tags()),
         lambda _: _tags_answer(request, queue, f"Tagged {form.cleaned_data['key']}."),
         form=form,
-        again=lambda: _again(request, queue, "tags", form_context, tag_form=form),
+        again=lambda: _again(request, queue, "tags", tag_form=form),
     )
 
 
@@ -330,7 +332,6 @@ def remove_tag(request, name):
 def send_message(request, name):
     queue = _queue_or_404(name)
     form = SendMessageForm(request.POST, queue=queue)
-    form_context = {"queue": queue, "send_form": form}
     sender_id = request.user.get_username()[:128]
 
     def sent(result):
@@ -346,7 +347,7 @@ def send_message(request, name):
         lambda: service.send_message(queue, form.entry(), sender_id=sender_id),
         sent,
         form=form,
-        again=lambda: _again(request, queue, "send-form", form_context, send_form=form),
+        again=lambda: _again(request, queue, "send-form", send_form=form),
     )
 
 
@@ -387,11 +388,6 @@ def purge(request, name):
 # Redrive
 
 
-def _redrive_again(request, queue, form):
-    context = {"queue": queue, "redrive_form": form, "is_operator": True}
-    return _again(request, queue, "redrive-form", context, redrive_form=form)
-
-
 def _where(form):
     destination = form.destination_queue()
     return destination.name if destination else "their source queues"
@@ -421,7 +417,7 @@ def start_move_task(request, name):
         ),
         started,
         form=form,
-        again=lambda: _redrive_again(request, queue, form),
+        again=lambda: _again(request, queue, "redrive-form", redrive_form=form),
     )
 
 
@@ -441,7 +437,7 @@ def redrive_selected(request, name):
         lambda: service.redrive_messages(queue, form.selected_ids(), form.destination_queue()),
         moved,
         form=form,
-        again=lambda: _redrive_again(request, queue, form),
+        again=lambda: _again(request, queue, "redrive-form", redrive_form=form),
     )
 
 

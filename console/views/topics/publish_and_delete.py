@@ -24,7 +24,6 @@ from notifications import service
 def publish(request, name):
     topic = _topic_or_404(name)
     form = PublishForm(request.POST, topic=topic)
-    form_context = {"topic": topic, "publish_form": form}
 
     def published(result):
         # A fresh form, keeping the group: people often publish several to one group.
@@ -40,7 +39,7 @@ def publish(request, name):
         lambda: service.publish(topic, form.entry()),
         published,
         form=form,
-        again=lambda: _again(request, topic, "publish-form", form_context, publish_form=form),
+        again=lambda: _again(request, topic, "publish-form", publish_form=form),
     )
 
 

@@ -32,26 +32,21 @@ from notifications.models import Delivery
 def subscribe(request, name):
     topic = _topic_or_404(name)
     form = SubscribeForm(request.POST, topic=topic)
-    form_context = {"topic": topic, "subscribe_form": form}
 
     def subscribed(result):
         subscription = result[0]
-        message = f"Subscribed {subscription.endpoint}."
-        if not subscription.is_confirmed:
-            message = f"Subscribed {subscription.endpoint}; it stays pending until it confirms."
+        pending = "" if subscription.is_confirmed else "; it stays pending until it confirms"
+        message = f"Subscribed {subscription.endpoint}{pending}."
         context = {"topic": topic, "subscribe_form": SubscribeForm(topic=topic)}
-        return _done(
-            request, topic, "subscribe-form", context, message, "subscriptions", [TOPIC_CHANGED]
-        )
+        events = [TOPIC_CHANGED]
+        return _done(request, topic, "subscribe-form", context, message, "subscriptions", events)
 
     return responses.run_action(
         request,
-        lambda: service.subscribe(
-            topic, form.cleaned_data["protocol"], form.cleaned_data["endpoint"], form.attributes()
-        ),
+        lambda: service.subscribe(topic, *form.subscribe_arguments()),
         subscribed,
         form=form,
-        again=lambda: _again(request, topic, "subscribe-form", form_context, subscribe_form=form),
+        again=lambda: _again(request, topic, "subscribe-form", subscribe_form=form),
     )
 
 
@@ -112,7 +107,7 @@ def _panel_answer(request, topic, subscription, message, sample=None):
 def _panel_again(request, topic, subscription, **forms):
     """The settings panel again with the refused form (`filter_form=` or `redrive_form=`)."""
     panel = _panel_context(topic, subscription, True, **forms)
-    return _again(request, topic, "subscription-panel", {"panel": panel}, panel=panel)
+    return _again(request, topic, "subscription-panel", panel=panel)
 
 
 def _save_panel_form(request, topic, subscription, saved, sample=None, **forms):
@@ -153,14 +148,8 @@ def test_filter_policy(request, name, subscription_id):
     form = FilterPolicyForm(subscription, request.GET, testing=True)
 
     def tested(result=None):
-        panel = _panel_context(
-            topic,
-            subscription,
-            is_operator(request.user),
-            filter_form=form,
-            tested=True,
-            test_result=result,
-        )
+        test = {"filter_form": form, "tested": True, "test_result": result}
+        panel = _panel_context(topic, subscription, is_operator(request.user), **test)
         if request.htmx:
             return render(request, f"{TEMPLATE}#policy-test-result", {"panel": panel})
         return render(request, TEMPLATE, _page_context(request, topic, panel=panel))
