@@ -121,10 +121,8 @@ def overview(request):
 
 
 def _again(request, partial, context=None, **page_overrides):
-    """Answer a refused create form: its `partial` again, or the whole page (plain posts), with
-    `page_overrides` (the refused form) in either unless `context` is given."""
-    if context is None:
-        context = {"is_operator": True, **page_overrides}
+    """Answer a refused create form (e.g. queue_form=form): in its `partial`, or on the page."""
+    context = context or {"is_operator": True, **page_overrides}
     return responses.form_again(
         request, TEMPLATE, partial, context, lambda: _context(request, "", **page_overrides)
     )

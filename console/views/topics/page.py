@@ -237,10 +237,8 @@ def _page_context(request, topic, **overrides):
 
 
 def _again(request, topic, partial, context=None, **page_overrides):
-    """Answer a refused form: its `partial` again, or the whole page (plain posts), with
-    `page_overrides` (the refused form, e.g. send_form=form) in either unless `context` is given."""
-    if context is None:
-        context = {"topic": topic, "is_operator": True, **page_overrides}
+    """Answer a refused form (e.g. send_form=form): in its `partial`, or on the whole page."""
+    context = context or {"topic": topic, "is_operator": True, **page_overrides}
     return responses.form_again(
         request, TEMPLATE, partial, context, lambda: _page_context(request, topic, **page_overrides)
     )
