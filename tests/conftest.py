@@ -4,37 +4,33 @@ Live tests talk to a server started once per session in its own data directory a
 nothing they do reaches the unit tests' database or a developer's `var/`.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
-import dj_database_url
 import pytest
 from botocore.config import Config
 
 from console.celery import app as celery_app
+from tests.servers import (
+    TEST_REGION,
+    LiveServer,
+    LiveWorker,
+    launch_server,  # noqa: F401
+    live_server,
+    live_worker,
+    log_size,
+)
+
+# Re-exported, like launch_server above: tests that start web processes of their own import
+# these from here.
+from tests.servers import free_port as _free_port  # noqa: F401
+from tests.servers import stop as _stop  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 QUERY_MODELS = BASE_DIR / ".venv" / "query-models"
 QUERY_MODEL_FILE = QUERY_MODELS / "sqs" / "2012-11-05" / "service-2.json"
-
-TEST_ACCESS_KEY_ID = "AKIAROOSTTESTKEY0001"
-TEST_SECRET = "roost-test-secret-key-0000000000000000000"
-TEST_SECRET_KEY = "roost-test-django-secret-key-not-for-production-0000000000"
-TEST_REGION = "us-east-1"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 
 # Unit tests must never enqueue into a broker a real worker reads (a developer's var/ broker,
 # or the Redis that the live worker consumes in CI).
@@ -63,7 +59,7 @@ def pytest_runtest_makereport(item, call):
     if not logs:
         return report
     if report.when == "setup":
-        item.stash[_LOG_OFFSETS] = {name: _size(path) for name, path in logs.items()}
+        item.stash[_LOG_OFFSETS] = {name: log_size(path) for name, path in logs.items()}
     elif report.failed:
         offsets = item.stash.get(_LOG_OFFSETS, {})
         for name, path in logs.items():
@@ -76,253 +72,6 @@ def pytest_runtest_makereport(item, call):
             if text.strip():
                 report.sections.append((f"{name} log during this test", text))
     return report
-
-
-def _size(path):
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-@dataclass
-class LiveServer:
-    """A running Roost server and what a test needs to reach it."""
-
-    url: str
-    access_key_id: str
-    secret: str
-    env: dict = field(repr=False)
-    data_dir: Path
-    pid: int
-    log_path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def manage(self, *args, check=True):
-        """Run a manage.py command against the live server's database and data directory."""
-        return _manage(self.env, *args, check=check)
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-
-@dataclass
-class LiveWorker:
-    """A running Celery worker for the live server."""
-
-    pid: int
-    log_path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-
-def _manage(env, *args, check=True):
-    result = subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        cwd=BASE_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"manage.py {' '.join(args)} exited {result.returncode}:\n"
-            f"{result.stdout}\n{result.stderr}",
-            pytrace=False,
-        )
-    return result
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path, lines=60):
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no output)"
-
-
-def _stop(process, group=False):
-    """Stop a child with SIGTERM, then SIGKILL (its whole process group when it has one)."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        if group:
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-        process.wait(timeout=STOP_TIMEOUT)
-
-
-class _PostgresDatabase:
-    """A throwaway database on the server that DATABASE_URL names."""
-
-    def __init__(self, url, suffix=""):
-        self.name = f"roost_live_{os.getpid()}{suffix}"
-        parts = urlsplit(url)
-        self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-        self._admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-    def _execute(self, sql):
-        import psycopg
-
-        with psycopg.connect(self._admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self):
-        self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        self._execute(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self):
-        self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _server_command(port):
-    if os.environ.get("ROOST_TEST_SERVER", "uvicorn") == "daphne":
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                "console.asgi:application"]  # fmt: skip
-    return [sys.executable, "-m", "uvicorn", "console.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port),
-            "--timeout-graceful-shutdown", "5"]  # fmt: skip
-
-
-def _wait_for_port(process, port, log_path, what):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"{what} exited with {process.returncode} before listening on {port}:\n"
-                f"{_tail(log_path)}",
-                pytrace=False,
-            )
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    _stop(process)
-    pytest.fail(
-        f"{what} did not listen on {port} within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}",
-        pytrace=False,
-    )
-
-
-def launch_server(env, port, log_path):
-    """Start a Roost web process on this port with this env and wait until it listens."""
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            _server_command(port),
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(process, port, log_path, "The Roost server")
-    except BaseException:
-        _stop(process)
-        raise
-    return process
-
-
-@contextmanager
-def live_server(name="roost"):
-    """Run a Roost server with its own data directory, database and access key until exit.
-
-    `name` tells servers of one test session apart (their PostgreSQL databases' names).
-    """
-    with tempfile.TemporaryDirectory(prefix=f"{name}-live-") as tmp:
-        data_dir = Path(tmp)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "ROOST_DATA_DIR": str(data_dir),
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "ROOST_PUBLIC_URL": url,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "PYTHONUNBUFFERED": "1",
-        }
-        # A second server in one session gets a broker of its own: sharing the first's Redis,
-        # each worker would also run the other server's tasks against the wrong database.
-        if name != "roost" or not env.get("CELERY_BROKER_URL"):
-            env["CELERY_BROKER_URL"] = f"sqla+sqlite:///{data_dir / 'broker.sqlite3'}"
-
-        postgres = None
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url and "postgresql" in dj_database_url.parse(database_url)["ENGINE"]:
-            suffix = "" if name == "roost" else f"_{name}"
-            postgres = _PostgresDatabase(database_url, suffix)
-            postgres.create()
-            env["DATABASE_URL"] = postgres.url
-        else:
-            env["DATABASE_URL"] = f"sqlite:///{data_dir / 'roost.sqlite3'}"
-
-        log_path = data_dir / "server.log"
-        process = None
-        try:
-            _manage(env, "migrate", "--noinput")
-            _manage(env, "createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
-            process = launch_server(env, port, log_path)
-            yield LiveServer(
-                url=url,
-                access_key_id=TEST_ACCESS_KEY_ID,
-                secret=TEST_SECRET,
-                env=env,
-                data_dir=data_dir,
-                pid=process.pid,
-                log_path=log_path,
-                process=process,
-            )
-        finally:
-            if process is not None:
-                _stop(process)
-            if postgres is not None:
-                postgres.drop()
-
-
-@contextmanager
-def live_worker(server):
-    """Run a Celery worker for this live server's background tasks, against its env, until exit."""
-    log_path = server.data_dir / "worker.log"
-    command = [
-        sys.executable, "-m", "celery", "-A", "console", "worker",
-        "--loglevel=INFO", "--concurrency=2",
-        f"--hostname=roost-test-{os.getpid()}-{server.data_dir.name}@%h",
-        "--without-mingle", "--without-gossip", "--without-heartbeat",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        # Its own process group, so the pool children can be killed with it if it hangs.
-        process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=server.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while " ready." not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"The Celery worker did not start:\n{_tail(log_path)}", pytrace=False)
-            time.sleep(0.2)
-        yield LiveWorker(pid=process.pid, log_path=log_path, process=process)
-    finally:
-        _stop(process, group=True)
 
 
 @pytest.fixture(scope="session")

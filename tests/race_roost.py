@@ -8,34 +8,25 @@ is on PostgreSQL. Its broker is a SQLite file of its own too, so no shared worke
 tasks against the wrong database.
 """
 
-import os
 import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
-from contextlib import closing
-from pathlib import Path
+from contextlib import ExitStack, closing
 from urllib.parse import urlsplit
 
 import boto3
-import dj_database_url
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import (
-    BASE_DIR,
+from tests.servers import (
     TEST_ACCESS_KEY_ID,
     TEST_REGION,
     TEST_SECRET,
-    TEST_SECRET_KEY,
-    _free_port,
-    _manage,
-    _PostgresDatabase,
-    _server_command,
-    _stop,
-    _wait_for_port,
+    Roost,
+    free_port,
+    suite_postgres,
+    temporary_roost,
 )
 
 SERVERS = 4
@@ -45,18 +36,13 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 
 def postgres_url():
     """The PostgreSQL server to race on: the run's own when it uses one, else the local one."""
-    return os.environ["DATABASE_URL"] if run_uses_postgres() else DEFAULT_POSTGRES
-
-
-def run_uses_postgres():
-    url = os.environ.get("DATABASE_URL", "")
-    return bool(url) and "postgresql" in dj_database_url.parse(url)["ENGINE"]
+    return suite_postgres() or DEFAULT_POSTGRES
 
 
 def backends():
     """The databases to race on: PostgreSQL always; SQLite too unless this run is on PostgreSQL
     (CI's other leg runs on SQLite and covers it there)."""
-    return ["postgresql"] if run_uses_postgres() else ["postgresql", "sqlite"]
+    return ["postgresql"] if suite_postgres() else ["postgresql", "sqlite"]
 
 
 def postgres_reachable(url):
@@ -68,52 +54,20 @@ def postgres_reachable(url):
     return True
 
 
-class RaceRoost:
-    """SERVERS server processes on one fresh database; `close()` stops them and drops it."""
+class RaceRoost(Roost):
+    """SERVERS server processes on one fresh database of the backend's kind."""
 
-    def __init__(self, backend):
+    def __init__(self, data_dir, name, *, backend):
+        postgres = postgres_url() if backend == "postgresql" else None
+        super().__init__(data_dir, name, postgres=postgres)
         self.backend = backend
-        self._tmp = tempfile.TemporaryDirectory(prefix=f"roost-races-{backend}-")
-        self.data_dir = Path(self._tmp.name)
-        self.urls, self._processes, self._clients = [], [], {}
-        self._postgres = None
+        self.urls, self._clients = [], {}
 
     def open(self):
-        env = {
-            **os.environ,
-            "ROOST_DATA_DIR": str(self.data_dir),
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "PYTHONUNBUFFERED": "1",
-            "CELERY_BROKER_URL": f"sqla+sqlite:///{self.data_dir / 'broker.sqlite3'}",
-        }
-        if self.backend == "postgresql":
-            self._postgres = _PostgresDatabase(postgres_url(), suffix="_races")
-            self._postgres.create()
-            env["DATABASE_URL"] = self._postgres.url
-        else:
-            env["DATABASE_URL"] = f"sqlite:///{self.data_dir / 'roost.sqlite3'}"
-        ports = [_free_port() for _ in range(SERVERS)]
-        env["ROOST_PUBLIC_URL"] = f"http://127.0.0.1:{ports[0]}"
-        self.env = env
-        _manage(env, "migrate", "--noinput")
-        _manage(env, "createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
-        # All start at once; each is then waited for.
-        for port in ports:
-            log_path = self.data_dir / f"server-{port}.log"
-            with open(log_path, "wb") as log:
-                process = subprocess.Popen(
-                    _server_command(port),
-                    cwd=BASE_DIR,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            self._processes.append((process, port, log_path))
-        for process, port, log_path in self._processes:
-            _wait_for_port(process, port, log_path, "A race server")
-            self.urls.append(f"http://127.0.0.1:{port}")
+        super().open()
+        ports = [self.port] + [free_port() for _ in range(SERVERS - 1)]
+        self.servers = self.start_servers(ports)  # all at once; each then waited for
+        self.urls = [server.url for server in self.servers]
         return self
 
     def clients(self, service):
@@ -139,7 +93,7 @@ class RaceRoost:
         if self.backend == "postgresql":
             import psycopg
 
-            with psycopg.connect(self._postgres.url) as connection:
+            with psycopg.connect(self.database.url) as connection:
                 return connection.execute(sql, params).fetchall()
         path = self.data_dir / "roost.sqlite3"
         with closing(sqlite3.connect(path, timeout=30)) as connection:
@@ -147,31 +101,14 @@ class RaceRoost:
 
     def logs(self):
         return "\n".join(
-            f"--- {log_path.name}\n{log_path.read_text(errors='replace')[-5000:]}"
-            for _process, _port, log_path in self._processes
+            f"--- {server.log_path.name}\n{server.log()[-5000:]}" for server in self.servers
         )
 
     def close(self):
         for clients in self._clients.values():
             for client in clients:
                 client.close()
-        for process, _port, _log_path in self._processes:
-            _stop(process)
-        if self._postgres is not None:
-            self._postgres.drop()
-        self._tmp.cleanup()
-
-
-def open_race_roost(backend):
-    """Start a RaceRoost on this backend, or skip when PostgreSQL is out of reach."""
-    if backend == "postgresql" and not postgres_reachable(postgres_url()):
-        pytest.skip(f"RACE TESTS NOT RUN ON POSTGRESQL: nothing listens at {postgres_url()}")
-    roost = RaceRoost(backend)
-    try:
-        return roost.open()
-    except BaseException:
-        roost.close()
-        raise
+        super().close()
 
 
 def race(calls, timeout=120):
@@ -230,10 +167,15 @@ _shared = {}
 def shared_race_roost(backend, config):
     """The session's RaceRoost on this backend, started on first use and closed at session end.
 
-    The queue and topic race tests share it, so each backend's servers start once per run.
+    The queue and topic race tests share it, so each backend's servers start once per run. It
+    skips when PostgreSQL is out of reach.
     """
     if backend not in _shared:
-        roost = open_race_roost(backend)
-        _shared[backend] = roost
-        config.add_cleanup(roost.close)
+        if backend == "postgresql" and not postgres_reachable(postgres_url()):
+            pytest.skip(f"RACE TESTS NOT RUN ON POSTGRESQL: nothing listens at {postgres_url()}")
+        roosts = ExitStack()
+        config.add_cleanup(roosts.close)
+        _shared[backend] = roosts.enter_context(
+            temporary_roost("races", RaceRoost, backend=backend)
+        )
     return _shared[backend]

@@ -9,11 +9,8 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,22 +20,17 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from tests.conftest import (
-    BASE_DIR,
-    QUERY_MODELS,
-    START_TIMEOUT,
+from tests.conftest import QUERY_MODELS
+from tests.servers import (
     TEST_ACCESS_KEY_ID,
     TEST_REGION,
     TEST_SECRET,
-    TEST_SECRET_KEY,
-    LiveServer,
-    LiveWorker,
-    _free_port,
-    _manage,
-    _PostgresDatabase,
-    _stop,
-    _tail,
-    launch_server,
+    RedisServer,
+    Roost,
+    free_port,
+    suite_postgres,
+    temporary_roost,
+    wait_until,
 )
 
 CONSOLE_USER = "faults"
@@ -46,15 +38,8 @@ CONSOLE_PASSWORD = "a-long-password-for-faults"
 
 
 def wait_for(condition, timeout, what, interval=0.05):
-    """Poll `condition()` until it returns something truthy; return it, or fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s", pytrace=False)
-        time.sleep(interval)
+    """tests.servers.wait_until, with the argument order the fault tests use."""
+    return wait_until(condition, timeout, interval, what)
 
 
 def require(binary):
@@ -85,7 +70,7 @@ class PrivatePostgres:
         self.directory = directory
         self.data = directory / "data"
         self.log_path = directory / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/roost"
 
     def _run(self, *command, check=True):
@@ -143,49 +128,12 @@ def private_postgres():
             postgres.stop(mode="immediate")
 
 
-class PrivateRedis:
-    """A redis-server on a free port of its own, to be stopped and started again on that port."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.port = _free_port()
-        self.process = None
-
-    def url(self, db=0):
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self):
-        log_path = self.directory / "redis.log"
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_for(lambda: _listening(self.port), START_TIMEOUT, "redis-server to listen")
-
-    def stop(self):
-        if self.process is not None:
-            _stop(self.process)
-            self.process = None
-
-
-def _listening(port):
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def private_redis():
     """A redis-server of this test's own, running."""
     require("redis-server")
     with tempfile.TemporaryDirectory(prefix="roost-faults-redis-") as tmp:
-        redis = PrivateRedis(Path(tmp))
+        redis = RedisServer(Path(tmp))
         redis.start()
         try:
             yield redis
@@ -196,105 +144,20 @@ def private_redis():
 # A Roost of a test's own ----------------------------------------------------------------------
 
 
-class FaultRoost:
+class FaultRoost(Roost):
     """One Roost (database, web process, workers) that a test may kill, restart and starve."""
 
-    def __init__(self, data_dir, database_url, **extra_env):
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "ROOST_DATA_DIR": str(data_dir),
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "ROOST_PUBLIC_URL": self.url,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "PYTHONUNBUFFERED": "1",
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": f"sqla+sqlite:///{data_dir / 'broker.sqlite3'}",
-            **extra_env,
-        }
-        if "REDIS_URL" not in extra_env:
-            self.env.pop("REDIS_URL", None)
-        self.log_path = data_dir / "server.log"
-        self.server = None
-        self.processes = []
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._clients = []
-
-    def open(self):
-        _manage(self.env, "migrate", "--noinput")
-        _manage(self.env, "createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
-        self.start_server()
-        return self
-
-    def start_server(self):
-        """Start the web process on this roost's port (again, after a kill)."""
-        process = launch_server(self.env, self.port, self.log_path)
-        self.processes.append((process, False))
-        self.server = LiveServer(
-            url=self.url,
-            access_key_id=TEST_ACCESS_KEY_ID,
-            secret=TEST_SECRET,
-            env=self.env,
-            data_dir=self.data_dir,
-            pid=process.pid,
-            log_path=self.log_path,
-            process=process,
-        )
-        return self.server
 
     def kill_server(self):
         """SIGKILL the web process, as a crash or the OOM killer would."""
-        self.server.process.send_signal(signal.SIGKILL)
-        self.server.process.wait(timeout=10)
-
-    def start_worker(self, *options, name="worker"):
-        """Start a Celery worker (its own process group) and wait until it consumes."""
-        log_path = self.data_dir / f"{name}.log"
-        command = [
-            sys.executable, "-m", "celery", "-A", "console", "worker",
-            "--loglevel=INFO", "--concurrency=2",
-            f"--hostname=roost-faults-{name}-{os.getpid()}@%h",
-            "--without-mingle", "--without-gossip", "--without-heartbeat", *options,
-        ]  # fmt: skip
-        with open(log_path, "ab") as log:
-            start = log.tell()
-            process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        self.processes.append((process, True))
-
-        def ready():
-            if process.poll() is not None:
-                pytest.fail(f"The worker exited:\n{_tail(log_path)}", pytrace=False)
-            with open(log_path, "rb") as log:
-                log.seek(start)
-                return b" ready." in log.read()
-
-        wait_for(ready, START_TIMEOUT, f"the worker to start:\n{_tail(log_path)}", interval=0.1)
-        return LiveWorker(pid=process.pid, log_path=log_path, process=process)
-
-    def start_beat(self):
-        """Start Celery beat, which sends the periodic sweeps (as `make run` does)."""
-        log_path = self.data_dir / "beat.log"
-        command = [
-            sys.executable, "-m", "celery", "-A", "console", "beat", "--loglevel=INFO",
-            f"--schedule={self.data_dir / 'beat-schedule'}",
-        ]  # fmt: skip
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        self.processes.append((process, True))
-        return process
+        self.kill(self.server.process)
 
     def kill_group(self, process):
         """SIGKILL a worker and its pool children at once."""
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        self.kill(process)
 
     def client(self, service, protocol=None):
         """A boto3 client for this roost, without retries (SQS: protocol "json" or "query")."""
@@ -326,8 +189,8 @@ class FaultRoost:
 
     def console(self):
         """An httpx client logged in to the console as an operator."""
-        _manage(
-            self.env, "shell", "-c",
+        self.manage(
+            "shell", "-c",
             "from django.contrib.auth.models import User; "
             f"User.objects.create_superuser({CONSOLE_USER!r}, '', {CONSOLE_PASSWORD!r})",
         )  # fmt: skip
@@ -349,35 +212,27 @@ class FaultRoost:
     def close(self):
         for client in self._clients:
             client.close()
-        for process, group in reversed(self.processes):
-            _stop(process, group=group)
+        super().close()
 
 
 @contextmanager
 def fault_roost(name, database_url=None, **extra_env):
-    """Run a Roost of a test's own until exit: its own data directory and database.
+    """Run a Roost of a test's own, its web process started, until exit.
 
     Without `database_url`, it gets a SQLite file, or a database of its own on the suite's
-    PostgreSQL when DATABASE_URL names one.
+    PostgreSQL when DATABASE_URL names one. Its channel layer stays in its processes unless
+    REDIS_URL is given: the suite's Redis is not a fault test's to break.
     """
-    with tempfile.TemporaryDirectory(prefix=f"roost-faults-{name}-") as tmp:
-        data_dir = Path(tmp)
-        postgres = None
-        if database_url is None:
-            suite_url = os.environ.get("DATABASE_URL", "")
-            if suite_url.startswith(("postgres://", "postgresql://")):
-                postgres = _PostgresDatabase(suite_url, f"_faults_{name}")
-                postgres.create()
-                database_url = postgres.url
-            else:
-                database_url = f"sqlite:///{data_dir / 'roost.sqlite3'}"
-        roost = FaultRoost(data_dir, database_url, **extra_env)
-        try:
-            yield roost.open()
-        finally:
-            roost.close()
-            if postgres is not None:
-                postgres.drop()
+    extra_env.setdefault("REDIS_URL", None)
+    with temporary_roost(
+        f"faults-{name}",
+        FaultRoost,
+        postgres=suite_postgres(),
+        database_url=database_url,
+        **extra_env,
+    ) as roost:
+        roost.start_server()
+        yield roost
 
 
 _LOG_OFFSETS = pytest.StashKey[dict]()

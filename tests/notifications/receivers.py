@@ -5,9 +5,7 @@ over real sockets, and both wait with deadlines rather than sleeps.
 """
 
 import json
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -16,25 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
-WAIT_SECONDS = 20.0
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout=WAIT_SECONDS, interval=0.05, what="the condition"):
-    """Return predicate()'s first truthy value, or fail once timeout seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+from tests.servers import WAIT_SECONDS, free_port, wait_until  # the tests import wait_until here
 
 
 @dataclass

@@ -15,8 +15,8 @@ import pytest
 
 from notifications import dispatch, tasks
 from notifications.dispatch import BROKER_DOWN_SECONDS
-from tests.notifications.private_roost import BASE_DIR
 from tests.notifications.receivers import wait_until
+from tests.servers import BASE_DIR
 
 MESSAGES = 1000
 BODIES = [f"m{index:04d}" for index in range(MESSAGES)]

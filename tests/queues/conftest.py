@@ -1,13 +1,8 @@
 """Fixtures for the live SQS tests here; the server and its clients come from tests/conftest."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
+
+from tests.servers import free_port, launch_servers, stop
 
 
 @pytest.fixture
@@ -73,20 +68,6 @@ def queue_arn(observer):
     return read
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _server_command(port):
-    if os.environ.get("ROOST_TEST_SERVER", "uvicorn") == "daphne":
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                "console.asgi:application"]  # fmt: skip
-    return [sys.executable, "-m", "uvicorn", "console.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-
-
 @pytest.fixture(scope="session")
 def roost_server_urls(roost_server):
     """The live server's URL and two more server processes' on the same database and key.
@@ -94,39 +75,10 @@ def roost_server_urls(roost_server):
     One server process runs all its database work on one thread, so only receivers spread over
     processes can race for the same rows, as they do under any multi-process deployment.
     """
-    processes, urls = [], [roost_server.url]
+    logs = {free_port(): roost_server.data_dir / f"server-{number}.log" for number in (2, 3)}
+    processes = launch_servers(roost_server.env, logs)
     try:
-        for number in range(2):
-            port = _free_port()
-            log = open(roost_server.data_dir / f"server-{number + 2}.log", "wb")  # noqa: SIM115
-            processes.append(
-                subprocess.Popen(
-                    _server_command(port),
-                    cwd=Path(__file__).resolve().parents[2],
-                    env=roost_server.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            log.close()
-            deadline = time.monotonic() + 30
-            while True:
-                assert processes[-1].poll() is None, f"extra server {number + 2} exited"
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, f"extra server {number + 2} did not start"
-                    time.sleep(0.1)
-            urls.append(f"http://127.0.0.1:{port}")
-        yield urls
+        yield [roost_server.url, *(f"http://127.0.0.1:{port}" for port in logs)]
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
