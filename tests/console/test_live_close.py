@@ -1,11 +1,12 @@
 """Live: a browser that leaves a live page (tab closed, reload) ends its stream quietly."""
 
 import re
-import time
 from contextlib import ExitStack
 
 import httpx
 import pytest
+
+from tests.servers import wait_until
 
 USERNAME = "live-close-watcher"
 PASSWORD = "live-close-watcher-password"
@@ -44,16 +45,6 @@ def _log_since(server, offset):
         return log.read().decode(errors="replace")
 
 
-def _wait_for_log(server, offset, pattern, timeout=10.0):
-    """The server log since `offset` once `pattern` shows in it (fail after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = _log_since(server, offset)
-        if pattern.search(text) or time.monotonic() > deadline:
-            return text
-        time.sleep(0.05)
-
-
 def _read_first_event(response):
     """Read the stream up to its first live event, leaving the connection open."""
     lines = response.iter_lines()
@@ -75,9 +66,11 @@ def test_leaving_an_sse_stream_ends_it_quietly_and_runs_its_clean_up(roost_serve
         assert response.headers["content-type"].startswith("text/event-stream")
         _read_first_event(response)
 
-    log = _wait_for_log(roost_server, offset, CLOSED)
+    wait_until(
+        lambda: CLOSED.search(_log_since(roost_server, offset)), 10, what="the stream's clean-up"
+    )
+    log = _log_since(roost_server, offset)
 
-    assert CLOSED.search(log), f"the stream's clean-up did not run:\n{log}"
     assert "Traceback" not in log
     assert "Error" not in log
 
@@ -94,10 +87,11 @@ def test_each_stream_left_is_counted_closed(roost_server, console_cookies):
             )
             _read_first_event(response)
 
-    deadline = time.monotonic() + 10
-    while len(CLOSED.findall(_log_since(roost_server, offset))) < 3:
-        assert time.monotonic() < deadline, _log_since(roost_server, offset)
-        time.sleep(0.05)
+    wait_until(
+        lambda: len(CLOSED.findall(_log_since(roost_server, offset))) >= 3,
+        10,
+        what="three streams' clean-up",
+    )
     log = _log_since(roost_server, offset)
     still_open = [int(count) for count in CLOSED.findall(log)]
     assert still_open == [still_open[0], still_open[0] - 1, still_open[0] - 2]

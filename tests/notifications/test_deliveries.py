@@ -58,7 +58,7 @@ def receive_all(sqs, url, count, timeout=WAIT_SECONDS, **options):
 
 def assert_no_more(sqs, *urls):
     """Nothing else arrives: the queues stay empty for QUIET_SECONDS."""
-    time.sleep(QUIET_SECONDS)
+    time.sleep(QUIET_SECONDS)  # no event shows that nothing more comes: a quiet spell must pass
     for url in urls:
         extra = _receive(sqs, url, wait=0)
         assert not extra, f"{url} got more messages than expected: {extra}"
@@ -488,7 +488,7 @@ def test_http_delivery_answered_with_a_client_error_is_not_retried(
     failed = finished_delivery(rest, arn, "failed")
     assert failed["attempts"] == 1
     assert [attempt["status_code"] for attempt in failed["attempt_log"]] == [404]
-    # Retries would come a second apart: give them three.
+    # Retries would come a second apart: give them three (no event shows none is coming).
     time.sleep(3)
     assert [request.status for request in http_receiver.requests("gone")] == [200, 404]
     assert delivery_log(rest, arn)[0]["attempts"] == 1
@@ -530,7 +530,7 @@ def test_a_batch_reaches_every_http_endpoint_and_only_the_failed_delivery_is_ret
     }
     assert sorted(entry["attempts"] for entry in logs["batch-b"]) == [1, 1, 1, 1, 2]
     assert {entry["attempts"] for entry in logs["batch-a"] + logs["batch-c"]} == {1}
-    time.sleep(QUIET_SECONDS)
+    time.sleep(QUIET_SECONDS)  # no more requests come: only a quiet spell shows it
     assert len(http_receiver.requests("batch-a")) == 6
     assert len(http_receiver.requests("batch-b")) == 7
 

@@ -6,8 +6,6 @@ the wait. Here two redrives at 1 message a second run on the Procfile's worker (
 had they slept in them) while a topic fans out to three queues.
 """
 
-import time
-
 import pytest
 
 from tests.notifications.test_delivery_recovery import (  # noqa: F401 (fixtures: roost, fan_out)
@@ -17,6 +15,7 @@ from tests.notifications.test_delivery_recovery import (  # noqa: F401 (fixtures
     publish,
     roost,
 )
+from tests.servers import wait_until
 
 pytestmark = pytest.mark.live
 
@@ -51,11 +50,7 @@ def task_of(sqs, dead_letters_arn):
 
 
 def wait_for(condition, what):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"waited {WAIT_SECONDS} s for {what}"
-        time.sleep(0.2)
-    return result
+    return wait_until(condition, WAIT_SECONDS, interval=0.2, what=what)
 
 
 def test_two_redrives_at_one_message_a_second_hold_up_no_delivery_into_queues(

@@ -52,7 +52,7 @@ def wait_for_task(sqs, dead_letters_arn, *statuses):
         if task["Status"] in statuses:
             return task
         assert time.monotonic() < deadline, f"task still {task} after {MOVE_DEADLINE_SECONDS} s"
-        time.sleep(0.2)
+        time.sleep(0.2)  # the poll interval
 
 
 @pytest.fixture

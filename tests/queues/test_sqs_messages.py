@@ -560,6 +560,8 @@ def test_long_poll_returns_as_soon_as_a_message_arrives(sqs, sqs_client, protoco
     wait_seconds = 10
 
     def send_soon():
+        # The behaviour under test: the message arrives while the receive already waits (which
+        # nothing outside the server shows), so it is sent a fixed while after the receive.
         time.sleep(0.5)
         sender.send_message(QueueUrl=url, MessageBody="woken")
 
