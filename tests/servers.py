@@ -18,6 +18,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -178,8 +179,7 @@ def launch_servers(env, logs):
     processes = [spawn(server_command(port), env, log_path) for port, log_path in logs.items()]
     try:
         for process, (port, log_path) in zip(processes, logs.items(), strict=True):
-            await_ready(process, lambda port=port: listening(port), f"The Roost server on {port}",
-                        log_path)  # fmt: skip
+            await_ready(process, partial(listening, port), f"The Roost server on {port}", log_path)
     except BaseException:
         for process in processes:
             stop(process)
@@ -237,7 +237,7 @@ class RedisServer:
              "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
             None, log_path,
         )  # fmt: skip
-        await_ready(self.process, lambda: listening(self.port), "redis-server", log_path)
+        await_ready(self.process, partial(listening, self.port), "redis-server", log_path)
 
     def stop(self):
         if self.process is not None:
