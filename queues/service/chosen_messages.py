@@ -5,7 +5,7 @@ from django.db import transaction
 
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
 from queues.models import Message, Queue, now_ms
-from queues.service.redrive import _redrive
+from queues.service.redrive import _check_redrive_queues, _redrive
 from queues.service.sending import retention_cutoff
 
 # The console works on what peek showed: messages named by their database id (PeekedMessage.pk),
@@ -29,14 +29,7 @@ def redrive_messages(source, message_ids, destination=None):
     message_ids = list(message_ids)
     if not message_ids:
         raise MissingParameter("Choose at least one message to move.")
-    if not Queue.objects.filter(dead_letter_queue=source).exists():
-        raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
-    if destination is not None and destination.pk == source.pk:
-        raise InvalidParameterValue("Destination queue must not be the source queue.")
-    if destination is not None and destination.is_fifo != source.is_fifo:
-        raise InvalidParameterValue(
-            "Destination queue must be of the same type (standard or FIFO) as the source queue."
-        )
+    _check_redrive_queues(source, destination)
     now = now_ms()
     with transaction.atomic():
         messages = Message.objects.filter(

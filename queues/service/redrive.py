@@ -24,6 +24,19 @@ from queues.service.sending import retention_cutoff
 MAX_MOVE_RATE = 500
 
 
+def _check_redrive_queues(source, destination):
+    """Refuse a redrive out of a queue that is no dead-letter queue, or into an unfit destination
+    (None: back to each message's source queue)."""
+    if not Queue.objects.filter(dead_letter_queue=source).exists():
+        raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
+    if destination is not None and destination.pk == source.pk:
+        raise InvalidParameterValue("Destination queue must not be the source queue.")
+    if destination is not None and destination.is_fifo != source.is_fifo:
+        raise InvalidParameterValue(
+            "Destination queue must be of the same type (standard or FIFO) as the source queue."
+        )
+
+
 def _task_handle(task):
     raw = json.dumps({"taskId": task.pk, "sourceArn": task.source_queue.arn}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()
@@ -40,14 +53,7 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
             f"Value {max_per_second} for parameter MaxNumberOfMessagesPerSecond is invalid. "
             f"Reason: Must be between 1 and {MAX_MOVE_RATE}."
         )
-    if not Queue.objects.filter(dead_letter_queue=source).exists():
-        raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
-    if destination is not None and destination.pk == source.pk:
-        raise InvalidParameterValue("Destination queue must not be the source queue.")
-    if destination is not None and destination.is_fifo != source.is_fifo:
-        raise InvalidParameterValue(
-            "Destination queue must be of the same type (standard or FIFO) as the source queue."
-        )
+    _check_redrive_queues(source, destination)
     now = now_ms()
     with transaction.atomic():
         # Both queues locked (in id order, so two starts cannot deadlock): one deleted
