@@ -173,6 +173,9 @@ def test_botocore_retries_a_throttled_call_until_it_succeeds(roost_server, throt
         "sqs", throttled_url, roost_server.access_key_id, roost_server.secret, config=patient
     )
     impatient = _client("sqs", throttled_url, roost_server.access_key_id, roost_server.secret)
+    # A client's first call resolves its endpoint rules, which on a busy machine can outlast the
+    # second the bucket needs to refill: make that call before the bucket is emptied.
+    sqs.list_queues()
     _until_throttled(impatient.list_queues)
 
     response = sqs.list_queues()
