@@ -20,10 +20,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 run: $(VENV)
 	$(PY) manage.py migrate --noinput
-	PORT=$(PORT) $(PY) manage.py bootstrap
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) \
 		ROOST_PUBLIC_URL="$${ROOST_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
-		$(VENV)/bin/honcho start -f Procfile -p $(PORT)
+		$(PY) manage.py serve --port $(PORT)
 
 test: $(VENV)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
