@@ -16,6 +16,8 @@ Three changes to kombu's transport, each measured on `make run`'s default:
   and built objects each time, half of what a publish with ten subscribers cost the web process.
 - A poll first asks SQLite whether the file changed since the queue was last found empty, and
   skips the query if not: an idle worker's twenty polls a second cost ~6% of a core before.
+- Two processes creating the same queue's row at once (both workers of a first `make run` on a
+  new broker file) no longer crash the loser: kombu's lock against that is per process.
 """
 
 import sqlite3
@@ -27,7 +29,7 @@ from kombu.transport.sqlalchemy import Transport as SQLAlchemyTransport
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 from sqlalchemy import event, insert, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 POLLING_INTERVAL = 0.05
 SQLITE_PRAGMAS = (
@@ -48,6 +50,13 @@ class Channel(SQLAlchemyChannel):
     _changes = None  # a connection of its own that only asks SQLite whether the file changed
     _empty_since = None  # queue -> the file's data_version when that queue was last found empty
     _queue_ids = None  # queue name -> its row's id: kombu never deletes a queue's row
+
+    def _get_or_create(self, queue):
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:  # another process inserted the row between our look and insert
+            self.session.rollback()
+            return self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).one()
 
     def _engine_from_config(self):
         engine = super()._engine_from_config()

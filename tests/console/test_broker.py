@@ -62,3 +62,40 @@ def test_a_queue_found_empty_is_polled_again_once_a_message_arrives(tmp_path):
         consumer.close()
 
     assert [first.payload, second.payload] == [{"n": 1}, {"n": 2}]
+
+
+def test_a_queue_row_another_process_just_created_is_taken_not_a_crash(tmp_path):
+    """Both workers of a first start may look for a queue's row, find none, and insert it."""
+    broker.install()
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    with Connection(url) as first, Connection(url) as second:
+        first.SimpleQueue("roost-race").put({"n": 1})
+        channel = second.default_channel
+        session = channel.session
+        real_query = session.query
+        looks = []
+
+        class NotYetThere:
+            """The row as the second process saw it before the first one committed."""
+
+            def filter(self, *conditions):
+                return self
+
+            def first(self):
+                return None
+
+        def query(*args, **kwargs):
+            looks.append(args)
+            return NotYetThere() if len(looks) <= 2 else real_query(*args, **kwargs)
+
+        session.query = query
+        try:
+            row = channel._get_or_create("roost-race")
+        finally:
+            session.query = real_query
+        taken = second.SimpleQueue("roost-race").get(timeout=5)
+        taken.ack()
+
+    assert row.name == "roost-race"
+    assert len(looks) == 3  # looked twice, lost the insert, then took the other's row
+    assert taken.payload == {"n": 1}
