@@ -5,7 +5,12 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# One stamp per set of packages: `make run` installs only what running Roost needs, `make test`
+# (and `make lint`) adds the dev extra, `make bench` the bench extra. Each is redone when
+# pyproject.toml changes; the dev and bench installs also when the runtime one is redone.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
@@ -16,7 +21,7 @@ QUERY_MODEL := $(VENV)/query-models/sqs/2012-11-05/service-2.json
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench lint venv query-model $(VENV)
+.PHONY: run test bench lint venv dev-venv query-model $(VENV)
 
 run: $(VENV)
 	$(PY) manage.py migrate --noinput
@@ -24,34 +29,46 @@ run: $(VENV)
 		ROOST_PUBLIC_URL="$${ROOST_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
 		$(PY) manage.py serve --port $(PORT)
 
-test: $(VENV)
+test: $(DEV_STAMP) $(QUERY_MODEL)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: $(VENV)
+bench: $(BENCH_STAMP)
 	$(PY) -m bench
 	$(PY) -m bench.console
 
-lint: $(VENV)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-venv $(VENV): $(STAMP) $(QUERY_MODEL)
+# `make venv`: what `make run` installs; `make dev-venv`: what `make test` installs.
+venv $(VENV): $(RUNTIME_STAMP)
+
+dev-venv: $(DEV_STAMP) $(QUERY_MODEL)
 
 query-model: $(QUERY_MODEL)
 
-$(STAMP): pyproject.toml
-	@if [ ! -x $(PY) ]; then \
-		if python3.11 -c '' 2>/dev/null; then python=python3.11; \
-		elif python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then python=python3; \
-		else echo "Roost needs Python 3.11 or newer as python3.11 or python3." >&2; exit 1; fi; \
-		echo "$$python -m venv $(VENV)"; \
-		$$python -m venv $(VENV); \
-	fi
+$(PY):
+	@if python3.11 -c '' 2>/dev/null; then python=python3.11; \
+	elif python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then python=python3; \
+	else echo "Roost needs Python 3.11 or newer as python3.11 or python3." >&2; exit 1; fi; \
+	echo "$$python -m venv $(VENV)"; \
+	$$python -m venv $(VENV)
+
+# Order-only on the interpreter: its timestamp is the system Python's, not the venv's.
+$(RUNTIME_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Order-only on the venv: a change to pyproject.toml must not fetch the model again.
-$(QUERY_MODEL): | $(STAMP)
+$(BENCH_STAMP): pyproject.toml $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# Order-only on the install: a change to pyproject.toml must not fetch the model again.
+$(QUERY_MODEL): | $(RUNTIME_STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "Fetching the SQS query-protocol model from botocore $(BOTOCORE_QUERY_VERSION)" && \
 	$(PY) -m pip download --quiet --no-deps --only-binary=:all: \
