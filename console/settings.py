@@ -100,7 +100,10 @@ TEMPLATES = [
 
 
 def _database(url):
+    """The DATABASES entry for this URL. Options the URL gives (`?sslmode=require`, any libpq or
+    sqlite3 option) are kept and win over Roost's defaults for the same name."""
     config = dj_database_url.parse(url)
+    options = config.get("OPTIONS") or {}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so
         # two writers queue on the busy timeout instead of failing on a lock upgrade.
@@ -108,6 +111,7 @@ def _database(url):
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            **options,
         }
         config["CONN_MAX_AGE"] = None
     elif config["ENGINE"] == "django.db.backends.postgresql":
@@ -127,6 +131,7 @@ def _database(url):
                 "timeout": env_int("DB_POOL_TIMEOUT_MS", 1500, 100, 60_000) / 1000,
                 "max_waiting": 4 * pool_size,
             },
+            **options,
         }
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = True
