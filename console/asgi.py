@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from aws_protocol.endpoint import Endpoint  # noqa: E402
-from console import access_keys  # noqa: E402
+from console import access_keys, health  # noqa: E402
 from console.live.routing import websocket_urlpatterns  # noqa: E402
 from notifications.wire import sns_query  # noqa: E402
 from queues.wire import sqs_json, sqs_query  # noqa: E402
@@ -25,6 +25,9 @@ from queues.wire import sqs_json, sqs_query  # noqa: E402
 aws_endpoint = Endpoint(
     json_protocol=sqs_json, query_protocols=[sqs_query, sns_query], keys=access_keys
 )
+
+# The health probes (/healthz, /readyz) stay out of uvicorn's and Daphne's access logs.
+health.quiet_access_logs()
 
 # Static files (the console's CSS and htmx, the admin's) are served asynchronously from the apps'
 # static folders, so `make run` needs no collectstatic and no sync middleware: a sync middleware

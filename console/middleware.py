@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 
 from aws_protocol import database_outage
+from console import health
 from console.views.errors import unavailable
 
 
@@ -12,7 +13,8 @@ from console.views.errors import unavailable
 def refuse_while_unreachable(get_response):
     """Django middleware: while the database is known to be out of reach, answer 503 at once.
 
-    Outermost, so not even the session is looked up. Costs one attribute read otherwise.
+    Outermost, so not even the session is looked up. Costs one attribute read otherwise. The
+    health probes pass: /healthz answers regardless, /readyz reports the outage itself.
     """
     if iscoroutinefunction(get_response):
 
@@ -20,6 +22,7 @@ def refuse_while_unreachable(get_response):
             # The probe connects (blocking), so off the event loop; only during an outage.
             if (
                 database_outage.suspected()
+                and request.path not in health.PATHS
                 and await sync_to_async(database_outage.refusing, thread_sensitive=False)()
             ):
                 return unavailable_response(request)
@@ -28,7 +31,7 @@ def refuse_while_unreachable(get_response):
     else:
 
         def middleware(request):
-            if database_outage.refusing():
+            if request.path not in health.PATHS and database_outage.refusing():
                 return unavailable_response(request)
             return get_response(request)
 

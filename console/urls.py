@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
 from console.views import access_keys, overview, queues, topics
@@ -75,6 +76,8 @@ console_patterns = [
 localstack_messages = localstack.messages_view(authenticate, translate)
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include((console_patterns, "console"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
