@@ -99,7 +99,7 @@ def sqs_client(roost_server):
             if not QUERY_MODEL_FILE.exists():
                 pytest.fail(
                     f"{QUERY_MODEL_FILE} is missing; fetch the SQS query-protocol model with "
-                    "`make query-model` (or `make .venv`).",
+                    "`make query-model` (or `make test`).",
                     pytrace=False,
                 )
             core = botocore.session.Session()
