@@ -1,11 +1,12 @@
 """The health probes: /healthz (liveness) and /readyz (readiness), live and in-process."""
 
+import asyncio
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from asgiref.sync import async_to_sync
 from django.db.migrations.executor import MigrationExecutor
 from django.test import AsyncClient
 from django.urls import reverse
@@ -96,9 +97,11 @@ def fresh_migration_state(monkeypatch):
     monkeypatch.setattr(health, "_migrations_applied", False)
 
 
-@async_to_sync
-async def _get(path):
-    return await AsyncClient().get(path)
+def _get(path):
+    """Ask the ASGI app in-process, on a thread and event loop of its own: async_to_sync refuses
+    to run where an earlier test in the session left an event loop marked running."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, AsyncClient().get(path)).result()
 
 
 def test_urls_are_named():
