@@ -14,11 +14,15 @@ adapter is a module with:
 - query adapters also `SIGNING_NAME` (the SigV4 scope's service, e.g. "sqs"), `API_VERSION`
   (the query `Version` it speaks) and optionally `is_unsigned_link(request)` for the few GETs a
   service serves without a signature (SNS's confirm and unsubscribe links).
+
+The project may also pass `observe(request, status, seconds)`, called once each request is
+answered (the project's metrics); a client that leaves during a long poll is not observed.
 """
 
 import asyncio
 import logging
 import re
+import time
 import uuid
 from urllib.parse import parse_qsl, quote
 
@@ -110,16 +114,18 @@ class Endpoint:
 
     `json_protocol` serves requests carrying `X-Amz-Target`; the query protocols share the rest,
     told apart by the service the SigV4 credential scope names or, unsigned, by `Version`. The
-    first query protocol is the default. `keys` is the access-key store SigV4 checks against.
+    first query protocol is the default. `keys` is the access-key store SigV4 checks against;
+    `observe`, if given, hears of every answered request (see the module's docstring).
     """
 
-    def __init__(self, *, json_protocol, query_protocols, keys):
+    def __init__(self, *, json_protocol, query_protocols, keys, observe=None):
         self.json_protocol = json_protocol
         self.query_protocols = tuple(query_protocols)
         self.default_query = self.query_protocols[0]
         self.by_signing_name = {adapter.SIGNING_NAME: adapter for adapter in self.query_protocols}
         self.by_version = {adapter.API_VERSION: adapter for adapter in self.query_protocols}
         self.keys = keys
+        self.observe = observe
 
     def adapter_for(self, headers):
         return self.json_protocol if "x-amz-target" in headers else self.default_query
@@ -184,6 +190,7 @@ class Endpoint:
         return _answer(request, authenticate_and_run)
 
     async def __call__(self, scope, receive, send):
+        started = time.perf_counter()
         body = await _read_body(receive)
         if body is None:
             return
@@ -192,7 +199,9 @@ class Endpoint:
             request = AwsRequest(scope, b"")
             request.adapter = self.adapter_for(request.headers)
             error = RequestEntityTooLarge(f"Requests may be at most {MAX_BODY} bytes.")
-            await _send(send, request.adapter.error_response(error, request), request.request_id)
+            response = request.adapter.error_response(error, request)
+            await _send(send, response, request.request_id)
+            self._observed(request, response, started)
             return
         request = AwsRequest(scope, body)
         request.adapter = self.adapter_for(request.headers)
@@ -204,6 +213,15 @@ class Endpoint:
             if response is None:
                 return
         await _send(send, response, request.request_id)
+        self._observed(request, response, started)
+
+    def _observed(self, request, response, started):
+        if self.observe is None:
+            return
+        try:
+            self.observe(request, response.status, time.perf_counter() - started)
+        except Exception:
+            logger.exception("observing %s failed", request.request_id)
 
     def router(self, django_app):
         """Send SDK requests to this endpoint and everything else to Django."""

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ConsoleConfig(AppConfig):
     name = "console"
     verbose_name = "Roost console"
+
+    def ready(self):
+        # Every process (web, workers, beat) connects Celery's task signals to the metrics, and
+        # only now: prometheus_client must be imported after the settings chose its directory.
+        from console import metrics  # noqa: F401, PLC0415

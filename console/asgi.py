@@ -16,14 +16,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from aws_protocol.endpoint import Endpoint  # noqa: E402
-from console import access_keys, health  # noqa: E402
+from console import access_keys, health, metrics  # noqa: E402
 from console.live.routing import websocket_urlpatterns  # noqa: E402
 from notifications.wire import sns_query  # noqa: E402
 from queues.wire import sqs_json, sqs_query  # noqa: E402
 
 # SQS over JSON and query, SNS over query, all at one endpoint; keys checked against the console's.
 aws_endpoint = Endpoint(
-    json_protocol=sqs_json, query_protocols=[sqs_query, sns_query], keys=access_keys
+    json_protocol=sqs_json,
+    query_protocols=[sqs_query, sns_query],
+    keys=access_keys,
+    observe=metrics.observe_aws_request,
 )
 
 # The health probes (/healthz, /readyz) stay out of uvicorn's and Daphne's access logs.
@@ -35,7 +38,8 @@ health.quiet_access_logs()
 # Live console pages connect over WebSockets with their login session.
 application = ProtocolTypeRouter(
     {
-        "http": aws_endpoint.router(ASGIStaticFilesHandler(django_application)),
+        # /metrics (console/metrics.py) is answered before Django, as SDK requests are.
+        "http": metrics.router(aws_endpoint.router(ASGIStaticFilesHandler(django_application))),
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -22,6 +22,8 @@ from django.views.decorators.http import require_safe
 from aws_protocol import database_outage
 
 PATHS = frozenset({"/healthz", "/readyz"})
+# Kept out of the access logs: the probes, and Prometheus's scrapes (console/metrics.py).
+QUIET_PATHS = PATHS | {"/metrics"}
 CHECK_SECONDS = 2.5
 BROKER_CONNECT_SECONDS = 2.0
 REASON_LENGTH = 120
@@ -144,7 +146,7 @@ def _reason(error, url=None):
 
 
 def _is_probe(path):
-    return isinstance(path, str) and path.split("?", 1)[0] in PATHS
+    return isinstance(path, str) and path.split("?", 1)[0] in QUIET_PATHS
 
 
 class AccessLogFilter(logging.Filter):

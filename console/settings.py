@@ -1,5 +1,6 @@
 """Roost settings: every value comes from the environment, with the embedded defaults of `make run`."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -10,6 +11,14 @@ from console.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ROOST_DATA_DIR", str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Prometheus metrics: every process (web, workers, beat, manage.py) keeps its counters in files in
+# this directory and /metrics adds them up (docs/metrics.md). prometheus_client reads
+# PROMETHEUS_MULTIPROC_DIR once, when first imported, and every Roost process loads these settings
+# before that. Assigned, not defaulted: a process started by another (a test's server) must use its
+# own data directory's, not the one it inherited.
+METRICS_DIR = Path(env_str("ROOST_METRICS_DIR", str(DATA_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or None
@@ -48,6 +57,8 @@ ROOST_RATE_LIMIT_BURST = env_int("ROOST_RATE_LIMIT_BURST", max(ROOST_RATE_LIMIT_
 # queues; SNS allows 100,000 standard topics per account.
 ROOST_MAX_QUEUES = env_int("ROOST_MAX_QUEUES", 0, 0)
 ROOST_MAX_TOPICS = env_int("ROOST_MAX_TOPICS", 100_000, 0)
+# When set, GET /metrics answers only requests carrying `Authorization: Bearer <this>`.
+ROOST_METRICS_TOKEN = env_str("ROOST_METRICS_TOKEN") or None
 
 INSTALLED_APPS = [
     "daphne",

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from console import metrics
 from console.live import stream
 from console.live.pages import UnknownPage
 
@@ -33,6 +34,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         page = (query.get("page") or [""])[0]
         args = stream.parse_args((query.get("args") or ["{}"])[0])
         await self.accept()
+        metrics.LIVE_CONNECTIONS.inc()
+        self._counted = True
         self._pump = asyncio.ensure_future(self._send_changes(user, page, args))
 
     async def _send_changes(self, user, page, args):
@@ -46,6 +49,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=GONE)
 
     async def disconnect(self, code):
+        if getattr(self, "_counted", False):
+            self._counted = False
+            metrics.LIVE_CONNECTIONS.dec()
         pump = getattr(self, "_pump", None)
         if pump is not None:
             pump.cancel()

@@ -4,6 +4,7 @@ import asyncio
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from console import metrics
 from console.live import stream
 from console.live.pages import UnknownPage
 
@@ -29,6 +30,7 @@ async def live_events(request):
         yield f"retry: {RETRY_MS}\n\n"
         updates = stream.changes(user, page, args)
         pending = None
+        metrics.LIVE_CONNECTIONS.inc()
         try:
             while True:
                 if pending is None:
@@ -46,6 +48,7 @@ async def live_events(request):
             # `updates` in a task of its own: closing it then would fail ("asynchronous generator
             # is already running"), so the task is cancelled and waited for first. The wait does
             # not raise for the task's own cancellation.
+            metrics.LIVE_CONNECTIONS.dec()
             if pending is not None:
                 pending.cancel()
                 await asyncio.wait({pending})

@@ -1,0 +1,229 @@
+"""Prometheus metrics: `GET /metrics`, and the metrics of the AWS endpoint, Celery and live pages.
+
+Roost runs as several processes (web processes behind a load balancer, Celery workers, beat), and
+a scrape reaches any one web process; so every metric uses prometheus_client's multiprocess mode.
+Each process keeps its counters in memory-mapped files of its own in settings.METRICS_DIR
+(settings.py points PROMETHEUS_MULTIPROC_DIR there before anything imports prometheus_client), and
+a scrape adds up every file: counters survive the process that counted them, until a deployment
+starts afresh (`reset_multiprocess_dir`). The queue depth gauges are not counted anywhere: they
+are read from the database at scrape time (queues.depths).
+
+/metrics is answered here, before Django: no login, no SigV4, no middleware, and still during a
+database outage, when the counters are served without the depth gauges and
+roost_scrape_errors_total goes up. With ROOST_METRICS_TOKEN set it wants that bearer token.
+"""
+
+import asyncio
+import atexit
+import hmac
+import logging
+import os
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from celery import signals as celery_signals
+from django.conf import settings
+from django.db import connection
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.exposition import generate_latest
+
+from aws_protocol import database_outage
+from console.celery import app as celery_app
+from notifications.wire import sns_query
+from queues import depths as queue_depths
+from queues.metrics import QueueDepthCollector
+from queues.wire import operations as sqs_operations
+
+logger = logging.getLogger("roost.metrics")
+
+PATH = "/metrics"
+# A scrape gives up on the depth gauges after this long (Prometheus waits 10 s by default).
+DEPTHS_SECONDS = 5.0
+UNKNOWN = "unknown"
+# The actions each service's model has: anything else is counted as UNKNOWN, so garbage in a
+# request never makes a new series.
+ACTIONS = {"sqs": frozenset(sqs_operations.OPERATIONS), "sns": frozenset(sns_query.OPERATIONS)}
+
+AWS_REQUESTS = Counter(
+    "roost_aws_requests",
+    "Requests answered by the AWS endpoint (SQS JSON, SQS query, SNS query).",
+    ["service", "action", "status"],
+)
+AWS_REQUEST_DURATION = Histogram(
+    "roost_aws_request_duration_seconds",
+    "Time from a request's arrival to its answer; a long poll's includes its wait.",
+    ["service", "action"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+)
+CELERY_TASKS = Counter(
+    "roost_celery_tasks",
+    "Celery tasks run by the workers, by how they ended.",
+    ["task", "outcome"],
+)
+SCRAPE_ERRORS = Counter(
+    "roost_scrape_errors",
+    "Scrapes of /metrics that could not read the queue depths (those leave the depth gauges out).",
+)
+
+# A live gauge's file belongs to one process id: one left by a process that died with this pid
+# before us would add its count to ours. Removed before the gauge opens it, and again at exit.
+prometheus_multiprocess.mark_process_dead(os.getpid())
+atexit.register(lambda: prometheus_multiprocess.mark_process_dead(os.getpid()))
+LIVE_CONNECTIONS = Gauge(
+    "roost_live_connections",
+    "Console pages following live updates (WebSocket and Server-Sent Events connections).",
+    multiprocess_mode="livesum",
+)
+
+
+def reset_multiprocess_dir():
+    """Forget every process's metrics: call once as a deployment starts, before its processes.
+
+    Counters then start at 0, as Prometheus expects of a restart, and no live gauge of a process
+    that is gone stays behind.
+    """
+    directory = Path(settings.METRICS_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        path.unlink(missing_ok=True)
+
+
+# The AWS endpoint ------------------------------------------------------------------------------
+
+
+def observe_aws_request(request, status, seconds):
+    """Count one answered AWS request (aws_protocol.endpoint calls this for each)."""
+    service = "sns" if request.adapter is sns_query else "sqs"
+    target = request.headers.get("x-amz-target")
+    action = target.rpartition(".")[2] if target else request.form.get("Action", "")
+    if action not in ACTIONS[service]:
+        action = UNKNOWN
+    AWS_REQUESTS.labels(service, action, str(status)).inc()
+    AWS_REQUEST_DURATION.labels(service, action).observe(seconds)
+
+
+# Celery ------------------------------------------------------------------------------------------
+
+
+def _task_name(name):
+    """A registered task's name, else UNKNOWN (a message can name anything)."""
+    return name if name in celery_app.tasks else UNKNOWN
+
+
+def _count_task(name, outcome):
+    CELERY_TASKS.labels(_task_name(name), outcome).inc()
+
+
+@celery_signals.task_success.connect
+def _task_succeeded(sender=None, **kwargs):
+    _count_task(sender.name, "succeeded")
+
+
+@celery_signals.task_failure.connect
+def _task_failed(sender=None, **kwargs):
+    _count_task(sender.name, "failed")
+
+
+@celery_signals.task_retry.connect
+def _task_retried(sender=None, **kwargs):
+    _count_task(sender.name, "retried")
+
+
+@celery_signals.task_rejected.connect
+def _task_rejected(message=None, **kwargs):
+    _count_task((getattr(message, "headers", None) or {}).get("task", ""), "rejected")
+
+
+@celery_signals.task_revoked.connect
+def _task_revoked(sender=None, expired=False, **kwargs):
+    _count_task(getattr(sender, "name", ""), "expired" if expired else "revoked")
+
+
+@celery_signals.task_unknown.connect
+def _task_unknown(name=None, **kwargs):
+    _count_task(name, UNKNOWN)
+
+
+# Serving /metrics ------------------------------------------------------------------------------
+
+
+def router(app):
+    """Answer /metrics here and pass everything else to `app`."""
+
+    async def route(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == PATH:
+            return await serve(scope, receive, send)
+        return await app(scope, receive, send)
+
+    return route
+
+
+async def serve(scope, receive, send):
+    """The ASGI app behind /metrics."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return await _answer(send, 405, b"Only GET and HEAD.\n", [(b"allow", b"GET, HEAD")])
+    if not authorized(scope, settings.ROOST_METRICS_TOKEN):
+        return await _answer(
+            send, 401, b"A bearer token is needed.\n", [(b"www-authenticate", b"Bearer")]
+        )
+    try:
+        depths = await asyncio.wait_for(
+            sync_to_async(read_depths, thread_sensitive=False)(), DEPTHS_SECONDS
+        )
+    except TimeoutError:
+        logger.warning("metrics: queue depths took over %s s; left out", DEPTHS_SECONDS)
+        SCRAPE_ERRORS.inc()
+        depths = None
+    body = await sync_to_async(render, thread_sensitive=False)(depths)
+    await _answer(
+        send, 200, body, [(b"content-type", CONTENT_TYPE_LATEST.encode())], scope["method"]
+    )
+
+
+def authorized(scope, token):
+    """Whether the request may read the metrics: any, without a token; else its bearer token."""
+    if token is None:
+        return True
+    given = b""
+    for name, value in scope["headers"]:
+        if name.lower() == b"authorization":
+            given = value
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def read_depths():
+    """{queue name: depths} of every queue, or None (counted) if the database does not answer."""
+    try:
+        if database_outage.refusing():
+            SCRAPE_ERRORS.inc()
+            return None
+        return queue_depths.depths_by_name()
+    except Exception as error:
+        database_outage.noticed(error, "a /metrics scrape")
+        logger.warning("metrics: queue depths left out: %s", error)
+        SCRAPE_ERRORS.inc()
+        return None
+    finally:
+        # A thread of the pool's: give the connection back (PostgreSQL) or close it (SQLite).
+        connection.close()
+
+
+def render(depths):
+    """The exposition text: every process's counters, and the depth gauges when read."""
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry)
+    if depths is not None:
+        registry.register(QueueDepthCollector(depths))
+    return generate_latest(registry)
+
+
+async def _answer(send, status, body, headers, method="GET"):
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
