@@ -3,6 +3,7 @@ dead-letter queue's now."""
 
 from django.db import transaction
 
+from queues import metrics
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
 from queues.models import Message, Queue, now_ms
 from queues.service.redrive import _check_redrive_queues, _redrive
@@ -17,6 +18,7 @@ from queues.service.sending import retention_cutoff
 def delete_message_by_id(queue, message_id):
     """Delete one message of the queue, whatever its state; return whether it was still there."""
     deleted, _ = Message.objects.filter(pk=message_id, queue_id=queue.id).delete()
+    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     return deleted > 0
 
 

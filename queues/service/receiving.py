@@ -3,7 +3,7 @@ receive-attempt retries), DeleteMessage(Batch) and ChangeMessageVisibility(Batch
 
 from django.db import transaction
 
-from queues import activity, message_sql, queue_attributes, receipts
+from queues import activity, message_sql, metrics, queue_attributes, receipts
 from queues.errors import (
     InvalidAttributeName,
     InvalidParameterValue,
@@ -155,8 +155,10 @@ def receive_messages(
                     )
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
+            metrics.count(metrics.MESSAGES_DEAD_LETTERED, queue.name, moved)
     if rows:
         activity.count(queue.id, received=len(rows))
+        metrics.count(metrics.MESSAGES_RECEIVED, queue.name, len(rows))
     source_arns = _dead_letter_source_arns(rows) if "DeadLetterQueueSourceArn" in wanted else {}
     return [_received(queue, row, token, wanted, attribute_filter, source_arns) for row in rows]
 
@@ -262,7 +264,8 @@ def delete_message(queue, receipt_handle):
     if not receipt_handle:
         raise MissingParameter("The request must contain the parameter ReceiptHandle.")
     pk, token = receipts.parse_handle(receipt_handle, queue.id)
-    message_sql.delete_received(queue.id, [(pk, token)])
+    deleted = message_sql.delete_received(queue.id, [(pk, token)])
+    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
 
 
 def delete_messages(queue, entries):
@@ -277,7 +280,8 @@ def delete_messages(queue, entries):
             done.append(entry_id)
         except (MissingParameter, ReceiptHandleIsInvalid) as error:
             failures.append((entry_id, error))
-    message_sql.delete_received(queue.id, receipts_to_delete)
+    deleted = message_sql.delete_received(queue.id, receipts_to_delete)
+    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     return done, failures
 
 

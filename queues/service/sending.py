@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from aws_protocol.errors import RoostError
-from queues import activity, cross_process, message_sql, notifier
+from queues import activity, cross_process, message_sql, metrics, notifier
 from queues.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -226,6 +226,7 @@ def send_messages(queue, entries, sender_id="", batch=True):
         raise QueueDoesNotExist() from None
     _messages_arrived(queue.id)
     activity.count(queue.id, sent=len(prepared))
+    metrics.count(metrics.MESSAGES_SENT, queue.name, len(prepared))
     results = []
     for entry, _row, result in prepared:
         if batch:
