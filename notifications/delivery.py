@@ -23,7 +23,15 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from aws_protocol.errors import RoostError
-from notifications import delivery_policy, delivery_sql, dispatch, envelopes, throttle, transports
+from notifications import (
+    delivery_policy,
+    delivery_sql,
+    dispatch,
+    envelopes,
+    metrics,
+    throttle,
+    transports,
+)
 from notifications.errors import InvalidParameter
 from notifications.models import (
     Delivery,
@@ -137,6 +145,7 @@ def _drain_batch(limit):
             delivery_sql.delete([owed.delivery_id for owed in delivered])
         for owed, error in failed:
             _give_up(owed, error)
+    metrics.delivered(delivered)
     return len(rows)
 
 
@@ -250,11 +259,12 @@ def attempt(delivery_ids, slots_reserved=False):
         )
         for delivery, outcome in zip(deliveries, outcomes, strict=True)
     )
-    delivered = [d.pk for d, outcome in zip(deliveries, outcomes, strict=True) if outcome.ok]
+    delivered = [d for d, outcome in zip(deliveries, outcomes, strict=True) if outcome.ok]
     if delivered:
-        Delivery.objects.filter(pk__in=delivered).update(
+        Delivery.objects.filter(pk__in=[d.pk for d in delivered]).update(
             status=Delivery.Status.DELIVERED, finished_at=now_ms(), last_error=""
         )
+        metrics.delivered(delivered)
     retries = {}
     for delivery, outcome in zip(deliveries, outcomes, strict=True):
         if not outcome.ok:
@@ -353,6 +363,7 @@ def _give_up(owed, error):
     Delivery.objects.filter(pk=owed.delivery_id).update(
         status=status, finished_at=now_ms(), last_error=error
     )
+    metrics.delivered([owed], "failed")
 
 
 def _dead_letter(owed, error):

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from aws_protocol import json_input
 from aws_protocol.errors import RoostError
-from notifications import delivery_sql, dispatch
+from notifications import delivery_sql, dispatch, metrics
 from notifications.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -290,13 +290,15 @@ def publish_messages(topic, entries, batch=True):
             else:
                 PublishedMessage.objects.bulk_create([message for _, message in prepared])
                 fresh = [message for _, message in prepared]
-            deliveries = delivery_sql.insert_pending(_deliveries_for(fresh, plan), now)
+            owed = _deliveries_for(fresh, plan)
+            deliveries = delivery_sql.insert_pending(owed, now)
             if deliveries:
                 transaction.on_commit(functools.partial(dispatch.published, deliveries))
     except IntegrityError:
         # Another process deleted the topic (or a subscription) since this one cached it.
         topic_cache.forget(topic.name)
         raise NotFound("Topic does not exist") from None
+    metrics.published(topic, len(prepared), fresh, plan, owed)
     results = []
     for entry, message in prepared:
         result = {"MessageId": message.message_id}
