@@ -8,13 +8,13 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 
-from bench import report, sns, sqs
+from bench import report, sns, sns_publish, sqs
 from bench.servers import TARGETS, running
 
 BASELINE = "moto"
 # Each suite module offers TITLE, COLUMNS, GOALS and run(server, sizes, producers, consumers)
 # returning (figures, problems); NEEDS_WORKER says whether Roost needs its Celery worker.
-SUITES = {"sqs": sqs, "sns": sns}
+SUITES = {"sqs": sqs, "sns": sns, "publish": sns_publish}
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Sizes:
     publish_rounds: int  # publish-to-queue latency
     http_rounds: int  # HTTP latency, before the HTTP throughput phase
     http_messages: int
+    single_messages: int  # single Publish calls, each reaching sns.SUBSCRIBERS queues
     time_cap: float  # seconds, per phase
 
 
@@ -34,19 +35,19 @@ class Sizes:
 SIZES = {
     (True, False): Sizes(
         messages=20_000, send_calls=2_000, wake_rounds=50, fanout_messages=2_000,
-        publish_rounds=200, http_rounds=50, http_messages=300, time_cap=300,
+        publish_rounds=200, http_rounds=50, http_messages=300, single_messages=2_000, time_cap=300,
     ),
     (False, False): Sizes(
         messages=1_000, send_calls=300, wake_rounds=10, fanout_messages=200,
-        publish_rounds=20, http_rounds=10, http_messages=100, time_cap=60,
+        publish_rounds=20, http_rounds=10, http_messages=100, single_messages=200, time_cap=60,
     ),
     (True, True): Sizes(
         messages=2_000, send_calls=200, wake_rounds=10, fanout_messages=300,
-        publish_rounds=20, http_rounds=10, http_messages=100, time_cap=60,
+        publish_rounds=20, http_rounds=10, http_messages=100, single_messages=300, time_cap=60,
     ),
     (False, True): Sizes(
         messages=200, send_calls=50, wake_rounds=5, fanout_messages=50,
-        publish_rounds=5, http_rounds=5, http_messages=20, time_cap=30,
+        publish_rounds=5, http_rounds=5, http_messages=20, single_messages=50, time_cap=30,
     ),
 }  # fmt: skip
 

@@ -1,4 +1,8 @@
-"""Publisher processes that PublishBatch unique messages to one topic from a common start line."""
+"""Publisher processes that publish unique messages to one topic from a common start line.
+
+Each calls PublishBatch of BATCH messages, or single Publish when given batch=1, and times every
+call.
+"""
 
 import contextlib
 import multiprocessing
@@ -31,11 +35,12 @@ def key_of(message):
 class Publishers:
     """`count` processes that share `messages` publishes, released together by `go()`.
 
-    Each reports the keys the server acknowledged, the entries it refused, when it finished and
-    the CPU it used; `reports()` collects them.
+    Each reports the keys the server acknowledged, the entries it refused, when it finished, the
+    CPU it used and how long each call took; `reports()` collects them. `batch` messages a call:
+    PublishBatch, or Publish when it is 1.
     """
 
-    def __init__(self, server, topic_arn, prefix, messages, count, time_cap):
+    def __init__(self, server, topic_arn, prefix, messages, count, time_cap, batch=BATCH):
         self.count = count
         self.time_cap = time_cap
         self._start = _mp.Barrier(count + 1)  # the parent starts the clock
@@ -46,7 +51,7 @@ class Publishers:
             _mp.Process(
                 target=_publish,
                 args=(server, topic_arn, prefix, i, n, time_cap, self._start, self._results)
-                + (self._abort,),
+                + (self._abort, batch),
             )
             for i, n in enumerate(shares)
         ]
@@ -101,31 +106,44 @@ def tally(reports):
     )
 
 
-def _publish(server, topic_arn, prefix, index, count, time_cap, start, results, abort):
+def call_milliseconds(reports):
+    """Return the wall time of every publish call of every publisher, in ms."""
+    return [ms for report in reports for ms in report["calls"]]
+
+
+def _publish(server, topic_arn, prefix, index, count, time_cap, start, results, abort, batch):
     as_worker()
     try:
         sns = make_client("sns", server)
         start.wait(timeout=START_TIMEOUT)
         deadline, cpu_before = time.time() + time_cap, time.process_time()
-        sent, failed, capped = [], 0, False
-        for first in range(0, count, BATCH):
+        sent, failed, capped, calls = [], 0, False, []
+        for first in range(0, count, batch):
             if abort.is_set():
                 break
             if time.time() > deadline:
                 capped = True
                 break
-            seqs = range(first, min(first + BATCH, count))
+            seqs = range(first, min(first + batch, count))
             texts = {str(seq): body(prefix, index, seq) for seq in seqs}
-            entries = [{"Id": id_, "Message": text} for id_, text in texts.items()]
-            reply = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
-            sent += [key_of(texts[entry["Id"]]) for entry in reply.get("Successful", ())]
-            failed += len(reply.get("Failed", ()))
+            called = time.perf_counter()
+            if batch == 1:
+                (text,) = texts.values()
+                sns.publish(TopicArn=topic_arn, Message=text)
+                sent.append(key_of(text))
+            else:
+                entries = [{"Id": id_, "Message": text} for id_, text in texts.items()]
+                reply = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
+                sent += [key_of(texts[entry["Id"]]) for entry in reply.get("Successful", ())]
+                failed += len(reply.get("Failed", ()))
+            calls.append((time.perf_counter() - called) * 1000)
         report = {
             "sent": sent,
             "failed": failed,
             "capped": capped,
             "finished": time.time(),
             "cpu": time.process_time() - cpu_before,
+            "calls": calls,
         }
     except Exception:
         abort.set()

@@ -61,26 +61,26 @@ def run(server, sizes, producers, consumers):
     """Measure `server`'s topics; return (figures by name, problems found in words)."""
     sns, sqs = make_client("sns", server), make_client("sqs", server)
 
-    topic, queues = _topic_with_queues(sns, sqs, "bench-fanout", raw=True)
-    _say(server, f"fan-out: {sizes.fanout_messages:,} messages to {SUBSCRIBERS} queues")
+    topic, queues = topic_with_queues(sns, sqs, "bench-fanout", raw=True)
+    say(server, f"fan-out: {sizes.fanout_messages:,} messages to {SUBSCRIBERS} queues")
     sns_fanout.warm_up(sns, sqs, topic, queues)
     fanout = sns_fanout.run(
         server, topic, queues, sizes.fanout_messages, producers, consumers, sizes.time_cap
     )
-    _say(
+    say(
         server,
         f"  {fanout.arrived:,} deliveries in {fanout.seconds:.1f} s"
         f" (published in {fanout.publish_seconds:.1f} s)",
     )
 
-    topic, queues = _topic_with_queues(sns, sqs, "bench-latency", raw=False)
-    _say(server, f"publish-to-queue latency: {sizes.publish_rounds} rounds")
+    topic, queues = topic_with_queues(sns, sqs, "bench-latency", raw=False)
+    say(server, f"publish-to-queue latency: {sizes.publish_rounds} rounds")
     short_cap = min(sizes.time_cap, SHORT_CAP)
     latencies, publishes = sns_latency.publish_to_queue(
         server, topic, queues[-1], sizes.publish_rounds, short_cap
     )
 
-    _say(
+    say(
         server,
         f"HTTP fan-out: {sizes.http_rounds} rounds, then {sizes.http_messages:,} messages"
         f" to {SUBSCRIBERS} endpoints",
@@ -88,7 +88,7 @@ def run(server, sizes, producers, consumers):
     http = sns_http.run(
         server, SUBSCRIBERS, sizes.http_rounds, sizes.http_messages, producers, short_cap
     )
-    _say(
+    say(
         server,
         f"  {http.delivered:,} HTTP deliveries in {http.seconds:.1f} s,"
         f" receiver CPU {http.receiver_cpu_seconds:.1f} s",
@@ -107,11 +107,7 @@ def run(server, sizes, producers, consumers):
         "http_p50": percentile(http.latencies, 50),
     }
     problems = fanout.problems() + http.problems()
-    if fanout.other_load > OTHER_LOAD_WARNING:
-        print(
-            f"warning: other processes used {fanout.other_load:.0%} of the machine",
-            file=sys.stderr,
-        )
+    warn_about_load(fanout.other_load)
     if len(latencies) < sizes.publish_rounds:
         problems.append(
             f"time cap reached: {len(latencies)} of {sizes.publish_rounds} publish-to-queue rounds"
@@ -121,7 +117,7 @@ def run(server, sizes, producers, consumers):
     return figures, problems
 
 
-def _topic_with_queues(sns, sqs, name, raw):
+def topic_with_queues(sns, sqs, name, raw):
     """Create topic `name` with SUBSCRIBERS standard queues subscribed; return (ARN, queue URLs).
 
     With `raw`, the subscriptions set RawMessageDelivery, so each queue gets the bare message.
@@ -141,5 +137,11 @@ def _topic_with_queues(sns, sqs, name, raw):
     return topic, urls
 
 
-def _say(server, text):
+def warn_about_load(other_load):
+    """Say on stderr when other processes took enough of the machine to sway the figures."""
+    if other_load > OTHER_LOAD_WARNING:
+        print(f"warning: other processes used {other_load:.0%} of the machine", file=sys.stderr)
+
+
+def say(server, text):
     print(f"[{server.name}] {text}", file=sys.stderr, flush=True)

@@ -1,6 +1,7 @@
 """Fan-out throughput: publishes to one topic, delivered into every subscribed queue."""
 
 import collections
+import json
 import multiprocessing
 import time
 import traceback
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from bench.client import make_client
 from bench.cpu import host_cpu_seconds, sessions_cpu_seconds
 from bench.processes import as_worker
-from bench.publishers import Publishers, key_of, tally
+from bench.publishers import BATCH, Publishers, call_milliseconds, key_of, tally
 
 # Between depth polls of the queue being watched: the clock stops at most about this late.
 POLL_SECONDS = 0.05
@@ -37,6 +38,7 @@ class Fanout:
     client_cpu_seconds: float  # the publishers and the depth poller
     host_busy_seconds: float
     host_seconds: float
+    call_ms: list  # wall time of each publish call
 
     @property
     def rate(self):
@@ -80,15 +82,20 @@ def warm_up(sns, sqs, topic_arn, queue_urls):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
 
 
-def run(server, topic_arn, queue_urls, messages, publishers, drainers, time_cap):
+def run(
+    server, topic_arn, queue_urls, messages, publishers, drainers, time_cap, batch=BATCH, raw=True
+):
     """Publish `messages` to `topic_arn`, time their arrival in `queue_urls`, then check them.
+
+    Each publisher calls PublishBatch of `batch` messages, or Publish when `batch` is 1. `raw`
+    says the queues get bare messages; otherwise SNS's envelope, whose Message is checked.
 
     The clock stops when every queue's ApproximateNumberOfMessages has reached the number of
     messages published: nothing receives while it runs, so the figure is what the server and its
     worker deliver, not what boto3 can consume. The queues are drained and checked afterwards.
     """
     sqs = make_client("sqs", server)
-    with Publishers(server, topic_arn, "f", messages, publishers, time_cap) as pub:
+    with Publishers(server, topic_arn, "f", messages, publishers, time_cap, batch) as pub:
         started = pub.go()
         server_before, host_before = sessions_cpu_seconds(server.sessions), host_cpu_seconds()
         poller_before = time.process_time()
@@ -101,7 +108,8 @@ def run(server, topic_arn, queue_urls, messages, publishers, drainers, time_cap)
             a - b for a, b in zip(host_cpu_seconds(), host_before, strict=True)
         )
         sent, failed, publish_capped, published_at, publish_cpu = tally(pub.reports())
-    received = _drain(server, queue_urls, drainers, time_cap)
+        call_ms = call_milliseconds(pub.reports())
+    received = _drain(server, queue_urls, drainers, time_cap, raw)
     found = {url: collections.Counter(keys) for url, keys in received.items()}
     return Fanout(
         published=len(sent),
@@ -119,6 +127,7 @@ def run(server, topic_arn, queue_urls, messages, publishers, drainers, time_cap)
         client_cpu_seconds=publish_cpu + poller_cpu,
         host_busy_seconds=host_busy,
         host_seconds=host_total,
+        call_ms=call_ms,
     )
 
 
@@ -151,12 +160,12 @@ def _depth(sqs, url):
     return time.time(), int(reply["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def _drain(server, queue_urls, drainers, time_cap):
+def _drain(server, queue_urls, drainers, time_cap, raw):
     """Receive and delete everything in `queue_urls`; return {url: [message keys]}."""
     results = _mp.Queue()
     shares = [queue_urls[i::drainers] for i in range(drainers)]
     processes = [
-        _mp.Process(target=_drain_queues, args=(server, urls, time_cap, results))
+        _mp.Process(target=_drain_queues, args=(server, urls, time_cap, raw, results))
         for urls in shares
         if urls
     ]
@@ -175,7 +184,12 @@ def _drain(server, queue_urls, drainers, time_cap):
     return {url: keys for report in reports for url, keys in report["keys"].items()}
 
 
-def _drain_queues(server, queue_urls, time_cap, results):
+def _message(body, raw):
+    """Return the published message a queue message carries, bare or in SNS's envelope."""
+    return body if raw else json.loads(body)["Message"]
+
+
+def _drain_queues(server, queue_urls, time_cap, raw, results):
     as_worker()
     try:
         sqs = make_client("sqs", server)
@@ -196,7 +210,7 @@ def _drain_queues(server, queue_urls, time_cap, results):
                 reply = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
                 if reply.get("Failed"):
                     raise RuntimeError(f"DeleteMessageBatch failed: {reply['Failed'][:3]}")
-                keys[url] += [key_of(m["Body"]) for m in messages]
+                keys[url] += [key_of(_message(m["Body"], raw)) for m in messages]
         results.put({"keys": keys})
     except Exception:
         results.put({"error": traceback.format_exc()})
