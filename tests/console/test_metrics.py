@@ -1,0 +1,225 @@
+"""GET /metrics: Prometheus's text format, counters added up over every Roost process, depth
+gauges read at scrape time, the optional bearer token."""
+
+import json
+import uuid
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.servers import TEST_REGION, free_port, launch_server, log_size, stop, wait_until
+
+TOKEN = "metrics-test-token-0001"
+
+
+def scrape(url, token=None):
+    """{(sample name, {labels} as a frozenset): value} of one scrape, parsed as Prometheus does."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(f"{url}/metrics", headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples, name, **labels):
+    """A sample's value; 0 when the scrape has no such series."""
+    return samples.get((name, frozenset(labels.items())), 0)
+
+
+def aws_client(service, server, **options):
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name=TEST_REGION,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret,
+        config=Config(retries={"total_max_attempts": 1}),
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def other_process(roost_server):
+    """One more web process of the live server (same database and data directory), whose
+    /metrics wants a bearer token: a second web process behind the same load balancer."""
+    port = free_port()
+    env = {**roost_server.env, "ROOST_METRICS_TOKEN": TOKEN}
+    process = launch_server(env, port, roost_server.data_dir / f"metrics-{port}.log")
+    yield f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+def test_depth_gauges_and_counters_follow_sends_receives_and_deletes(roost_server, sqs_json):
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    url = sqs_json.create_queue(QueueName=name)["QueueUrl"]
+    empty = scrape(roost_server.url)
+    assert value(empty, "roost_queue_visible_messages", queue=name) == 0
+    assert ("roost_queue_visible_messages", frozenset({("queue", name)})) in empty
+    assert value(empty, "roost_queue_oldest_message_age_seconds", queue=name) == 0
+
+    sqs_json.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(3)]
+        + [{"Id": "later", "MessageBody": "later", "DelaySeconds": 300}],
+    )
+    received = sqs_json.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+    samples = scrape(roost_server.url)
+
+    assert len(received) == 2
+    assert value(samples, "roost_queue_visible_messages", queue=name) == 1
+    assert value(samples, "roost_queue_in_flight_messages", queue=name) == 2
+    assert value(samples, "roost_queue_delayed_messages", queue=name) == 1
+    assert value(samples, "roost_queue_oldest_message_age_seconds", queue=name) >= 0
+    assert value(samples, "roost_messages_sent_total", queue=name) == 4
+    assert value(samples, "roost_messages_received_total", queue=name) == 2
+
+    sqs_json.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received)
+        ],
+    )
+    # A stale receipt handle deletes nothing, and counts nothing.
+    sqs_json.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    samples = scrape(roost_server.url)
+
+    assert value(samples, "roost_queue_in_flight_messages", queue=name) == 0
+    assert value(samples, "roost_messages_deleted_total", queue=name) == 2
+
+
+def test_dead_lettered_messages_are_counted_by_source_queue(roost_server, sqs_json):
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    dead = sqs_json.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dead_arn = sqs_json.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 1})
+    url = sqs_json.create_queue(QueueName=name, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sqs_json.send_message(QueueUrl=url, MessageBody="poison")
+
+    assert sqs_json.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages")
+    assert not sqs_json.receive_message(QueueUrl=url).get("Messages")
+    samples = scrape(roost_server.url)
+
+    assert value(samples, "roost_messages_dead_lettered_total", queue=name) == 1
+    assert value(samples, "roost_queue_visible_messages", queue=f"{name}-dlq") == 1
+
+
+def test_a_scrape_of_one_web_process_counts_what_another_did(roost_server, sqs_json, other_process):
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    url = sqs_json.create_queue(QueueName=name)["QueueUrl"]
+    before = scrape(other_process, TOKEN)
+
+    for n in range(3):
+        sqs_json.send_message(QueueUrl=url, MessageBody=f"through the first process {n}")
+    after = scrape(other_process, TOKEN)
+
+    assert value(after, "roost_messages_sent_total", queue=name) == 3
+    requests = {"service": "sqs", "action": "SendMessage", "status": "200"}
+    sent = value(after, "roost_aws_requests_total", **requests)
+    assert sent - value(before, "roost_aws_requests_total", **requests) >= 3
+    duration = {"service": "sqs", "action": "SendMessage"}
+    assert value(after, "roost_aws_request_duration_seconds_count", **duration) == sent
+
+
+def test_the_token_guards_metrics_when_set(roost_server, other_process):
+    assert httpx.get(f"{other_process}/metrics").status_code == 401
+    wrong = httpx.get(f"{other_process}/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    assert httpx.post(f"{other_process}/metrics").status_code == 405
+    assert scrape(other_process, TOKEN)
+    # Without ROOST_METRICS_TOKEN, /metrics is open.
+    assert scrape(roost_server.url)
+
+
+def test_unknown_actions_share_one_label_value(roost_server):
+    garbage = f"NoSuchAction{uuid.uuid4().hex[:8]}"
+    unknown = {"service": "sqs", "action": "unknown"}
+    before = scrape(roost_server.url)
+
+    query = httpx.post(roost_server.url, data={"Action": garbage, "Version": "2012-11-05"})
+    target = httpx.post(
+        roost_server.url,
+        content=b"{}",
+        headers={
+            "X-Amz-Target": f"AmazonSQS.{garbage}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    after = scrape(roost_server.url)
+
+    assert query.status_code >= 400 and target.status_code >= 400
+    assert all(garbage not in str(labels) for _name, labels in after)
+    count = "roost_aws_request_duration_seconds_count"
+    assert value(after, count, **unknown) - value(before, count, **unknown) == 2
+
+
+def test_topic_counters_count_publishes_deliveries_and_filtered_out_messages(
+    roost_server, roost_worker, sqs_json
+):
+    sns = aws_client("sns", roost_server)
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    url = sqs_json.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs_json.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"FilterPolicy": json.dumps({"kind": ["keep"]})},
+    )
+    for kind in ("keep", "drop"):
+        sns.publish(
+            TopicArn=topic_arn,
+            Message=kind,
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
+        )
+
+    def delivered():
+        samples = scrape(roost_server.url)
+        outcome = {"topic": name, "protocol": "sqs", "outcome": "delivered"}
+        return samples if value(samples, "roost_topic_deliveries_total", **outcome) else None
+
+    samples = wait_until(delivered, what="the worker's delivery to show in /metrics")
+    deliveries = {"topic": name, "protocol": "sqs"}
+    assert value(samples, "roost_topic_messages_published_total", topic=name) == 2
+    assert value(samples, "roost_topic_deliveries_total", **deliveries, outcome="delivered") == 1
+    assert value(samples, "roost_topic_deliveries_total", **deliveries, outcome="filtered_out") == 1
+    assert value(samples, "roost_topic_deliveries_total", **deliveries, outcome="failed") == 0
+    assert value(samples, "roost_messages_sent_total", queue=name) == 1
+
+
+def test_celery_tasks_are_counted_by_name_and_outcome(roost_server, roost_worker):
+    # Every worker that starts sends itself the delivery sweep (notifications.tasks).
+    swept = {"task": "notifications.tasks.sweep_deliveries", "outcome": "succeeded"}
+
+    wait_until(
+        lambda: value(scrape(roost_server.url), "roost_celery_tasks_total", **swept) >= 1,
+        what="the worker's start-up sweep to show in /metrics",
+    )
+
+
+def test_scrapes_stay_out_of_the_access_log(roost_server):
+    start = log_size(roost_server.log_path)
+    marker = f"control-{uuid.uuid4().hex}"
+
+    assert scrape(roost_server.url) is not None
+    assert httpx.get(f"{roost_server.url}/login/?{marker}").status_code == 200
+
+    def logged():
+        with open(roost_server.log_path, "rb") as log:
+            log.seek(start)
+            text = log.read().decode(errors="replace")
+        return text if marker in text else None
+
+    assert "/metrics" not in wait_until(logged, what="the control request in the access log")
