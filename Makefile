@@ -1,4 +1,5 @@
 # Roost's two commands: `make run` starts the server, `make test` runs the whole suite.
+# `make cluster` runs the production layout on one machine (docs/deploy.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
@@ -21,13 +22,21 @@ QUERY_MODEL := $(VENV)/query-models/sqs/2012-11-05/service-2.json
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench lint venv dev-venv query-model $(VENV)
+.PHONY: run cluster test bench lint venv dev-venv query-model $(VENV)
 
 run: $(VENV)
 	$(PY) manage.py migrate --noinput
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) \
 		ROOST_PUBLIC_URL="$${ROOST_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
 		$(PY) manage.py serve --port $(PORT)
+
+# nginx on HOST:PORT in front of two web processes, two Celery workers and beat, on the
+# PostgreSQL and Redis that DATABASE_URL, CELERY_BROKER_URL and REDIS_URL name. The command
+# migrates once before the web processes start; it installs nginx (as root) when it is missing.
+cluster: $(VENV)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) \
+		ROOST_PUBLIC_URL="$${ROOST_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
+		$(PY) manage.py cluster --port $(PORT)
 
 test: $(DEV_STAMP) $(QUERY_MODEL)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
