@@ -1,10 +1,13 @@
-"""The deployment files stay in step with `make cluster`: the systemd units run the cluster's
-command lines, and the production nginx server block is valid with the cluster's nginx files."""
+"""The deployment files and docs/deploy.md stay in step with `make cluster`: the systemd units run
+the cluster's command lines, the production nginx server block is valid with the cluster's nginx
+files, and the document shows what the repository holds."""
 
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +115,57 @@ def test_production_server_block_is_valid_nginx(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def code_blocks(language):
+    """The bodies of docs/deploy.md's code blocks in this language."""
+    blocks, inside, wanted = [], False, False
+    for line in (BASE_DIR / "docs" / "deploy.md").read_text().splitlines(True):
+        fence = line.strip()
+        if not inside and fence.startswith("```"):
+            inside, wanted = True, fence == f"```{language}"
+            if wanted:
+                blocks.append("")
+        elif inside and fence == "```":
+            inside = False
+        elif inside and wanted:
+            blocks[-1] += line
+    return blocks
+
+
+def test_deploy_doc_shows_the_server_block_of_the_repository():
+    site = "".join(line for line in SITE.read_text().splitlines(True) if not line.startswith("#"))
+    assert code_blocks("nginx") == [site]
+    sockets = re.findall(r"server unix:(\S+);", site)
+    assert sockets == [f"/run/roost/web-{n}.sock" for n in range(1, cluster.WEB_PROCESSES + 1)]
+
+
+def test_deploy_doc_shows_the_procfile_make_cluster_writes():
+    layout = cluster.Layout(Path("/var/lib/roost/cluster"))
+    written = cluster.procfile_text(cluster.processes(layout, "/usr/sbin/nginx"))
+    [shown] = [block for block in code_blocks("") if block.startswith("nginx: ")]
+    assert shown == written.split("\n", 1)[1]  # without the comment that opens the file
+
+
+def test_sqlite_online_backup_copies_a_database_in_use(tmp_path):
+    """The backup command docs/deploy.md gives for the embedded default, while a writer holds
+    the WAL database open."""
+    if shutil.which("sqlite3") is None:
+        pytest.skip("the sqlite3 command is not installed")
+    source, copy = tmp_path / "roost.sqlite3", tmp_path / "roost-backup.sqlite3"
+    writer = sqlite3.connect(source)
+    try:
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("CREATE TABLE message (body TEXT)")
+        writer.executemany("INSERT INTO message VALUES (?)", [("one",), ("two",)])
+        writer.commit()
+        writer.execute("INSERT INTO message VALUES ('uncommitted')")  # a transaction in flight
+
+        subprocess.run(["sqlite3", source, f".backup {copy}"], check=True, timeout=30)
+    finally:
+        writer.close()
+    with sqlite3.connect(copy) as backup:
+        assert backup.execute("SELECT body FROM message ORDER BY body").fetchall() == [
+            ("one",),
+            ("two",),
+        ]
