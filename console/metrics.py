@@ -18,6 +18,7 @@ import atexit
 import hmac
 import logging
 import os
+import time
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
@@ -167,18 +168,38 @@ async def serve(scope, receive, send):
         return await _answer(
             send, 401, b"A bearer token is needed.\n", [(b"www-authenticate", b"Bearer")]
         )
-    try:
-        depths = await asyncio.wait_for(
-            sync_to_async(read_depths, thread_sensitive=False)(), DEPTHS_SECONDS
-        )
-    except TimeoutError:
-        logger.warning("metrics: queue depths took over %s s; left out", DEPTHS_SECONDS)
-        SCRAPE_ERRORS.inc()
-        depths = None
-    body = await sync_to_async(render, thread_sensitive=False)(depths)
+    body = await _cached_body()
     await _answer(
         send, 200, body, [(b"content-type", CONTENT_TYPE_LATEST.encode())], scope["method"]
     )
+
+
+_rendered = {"body": b"", "at": None}
+_rendering = asyncio.Lock()
+
+
+async def _cached_body():
+    """The exposition text, rendered at most once per ROOST_METRICS_CACHE_SECONDS.
+
+    One render at a time: scrapes that arrive during one wait for it. At 10,000 queues a render
+    costs about a second of this process's CPU, so neither several scrapers nor anyone who can
+    reach an open /metrics can make it cost more.
+    """
+    async with _rendering:
+        at = _rendered["at"]
+        if at is not None and time.monotonic() - at < settings.ROOST_METRICS_CACHE_SECONDS:
+            return _rendered["body"]
+        try:
+            depths = await asyncio.wait_for(
+                sync_to_async(read_depths, thread_sensitive=False)(), DEPTHS_SECONDS
+            )
+        except TimeoutError:
+            logger.warning("metrics: queue depths took over %s s; left out", DEPTHS_SECONDS)
+            SCRAPE_ERRORS.inc()
+            depths = None
+        body = await sync_to_async(render, thread_sensitive=False)(depths)
+        _rendered.update(body=body, at=time.monotonic())
+        return body
 
 
 def authorized(scope, token):

@@ -59,6 +59,9 @@ ROOST_MAX_QUEUES = env_int("ROOST_MAX_QUEUES", 0, 0)
 ROOST_MAX_TOPICS = env_int("ROOST_MAX_TOPICS", 100_000, 0)
 # When set, GET /metrics answers only requests carrying `Authorization: Bearer <this>`.
 ROOST_METRICS_TOKEN = env_str("ROOST_METRICS_TOKEN") or None
+# A web process renders /metrics at most once per this many seconds; scrapes in between get that
+# answer (at 10,000 queues a render takes a second of CPU: docs/metrics.md).
+ROOST_METRICS_CACHE_SECONDS = env_int("ROOST_METRICS_CACHE_SECONDS", 5, 0, 300)
 
 INSTALLED_APPS = [
     "daphne",

@@ -3,6 +3,8 @@ gauges read at scrape time, the optional bearer token."""
 
 import json
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import httpx
@@ -45,21 +47,34 @@ def aws_client(service, server, **options):
     )
 
 
+@dataclass
+class MetricsProcess:
+    url: str
+    log_path: Path
+
+    def scrape(self):
+        return scrape(self.url, TOKEN)
+
+
 @pytest.fixture(scope="module")
 def other_process(roost_server):
-    """One more web process of the live server (same database and data directory), whose
-    /metrics wants a bearer token: a second web process behind the same load balancer."""
+    """One more web process of the live server (same database and data directory), as a second
+    web process behind a load balancer would be; its /metrics wants a bearer token and renders
+    afresh for every scrape. The tests act through the first and scrape this one."""
     port = free_port()
-    env = {**roost_server.env, "ROOST_METRICS_TOKEN": TOKEN}
-    process = launch_server(env, port, roost_server.data_dir / f"metrics-{port}.log")
-    yield f"http://127.0.0.1:{port}"
+    env = {**roost_server.env, "ROOST_METRICS_TOKEN": TOKEN, "ROOST_METRICS_CACHE_SECONDS": "0"}
+    log_path = roost_server.data_dir / f"metrics-{port}.log"
+    process = launch_server(env, port, log_path)
+    yield MetricsProcess(f"http://127.0.0.1:{port}", log_path)
     stop(process)
 
 
-def test_depth_gauges_and_counters_follow_sends_receives_and_deletes(roost_server, sqs_json):
+def test_depth_gauges_and_counters_follow_sends_receives_and_deletes(
+    roost_server, sqs_json, other_process
+):
     name = f"metrics-{uuid.uuid4().hex[:8]}"
     url = sqs_json.create_queue(QueueName=name)["QueueUrl"]
-    empty = scrape(roost_server.url)
+    empty = other_process.scrape()
     assert value(empty, "roost_queue_visible_messages", queue=name) == 0
     assert ("roost_queue_visible_messages", frozenset({("queue", name)})) in empty
     assert value(empty, "roost_queue_oldest_message_age_seconds", queue=name) == 0
@@ -70,7 +85,7 @@ def test_depth_gauges_and_counters_follow_sends_receives_and_deletes(roost_serve
         + [{"Id": "later", "MessageBody": "later", "DelaySeconds": 300}],
     )
     received = sqs_json.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
-    samples = scrape(roost_server.url)
+    samples = other_process.scrape()
 
     assert len(received) == 2
     assert value(samples, "roost_queue_visible_messages", queue=name) == 1
@@ -88,13 +103,13 @@ def test_depth_gauges_and_counters_follow_sends_receives_and_deletes(roost_serve
     )
     # A stale receipt handle deletes nothing, and counts nothing.
     sqs_json.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
-    samples = scrape(roost_server.url)
+    samples = other_process.scrape()
 
     assert value(samples, "roost_queue_in_flight_messages", queue=name) == 0
     assert value(samples, "roost_messages_deleted_total", queue=name) == 2
 
 
-def test_dead_lettered_messages_are_counted_by_source_queue(roost_server, sqs_json):
+def test_dead_lettered_messages_are_counted_by_source_queue(roost_server, sqs_json, other_process):
     name = f"metrics-{uuid.uuid4().hex[:8]}"
     dead = sqs_json.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dead_arn = sqs_json.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
@@ -106,7 +121,7 @@ def test_dead_lettered_messages_are_counted_by_source_queue(roost_server, sqs_js
 
     assert sqs_json.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages")
     assert not sqs_json.receive_message(QueueUrl=url).get("Messages")
-    samples = scrape(roost_server.url)
+    samples = other_process.scrape()
 
     assert value(samples, "roost_messages_dead_lettered_total", queue=name) == 1
     assert value(samples, "roost_queue_visible_messages", queue=f"{name}-dlq") == 1
@@ -115,11 +130,11 @@ def test_dead_lettered_messages_are_counted_by_source_queue(roost_server, sqs_js
 def test_a_scrape_of_one_web_process_counts_what_another_did(roost_server, sqs_json, other_process):
     name = f"metrics-{uuid.uuid4().hex[:8]}"
     url = sqs_json.create_queue(QueueName=name)["QueueUrl"]
-    before = scrape(other_process, TOKEN)
+    before = other_process.scrape()
 
     for n in range(3):
         sqs_json.send_message(QueueUrl=url, MessageBody=f"through the first process {n}")
-    after = scrape(other_process, TOKEN)
+    after = other_process.scrape()
 
     assert value(after, "roost_messages_sent_total", queue=name) == 3
     requests = {"service": "sqs", "action": "SendMessage", "status": "200"}
@@ -130,20 +145,20 @@ def test_a_scrape_of_one_web_process_counts_what_another_did(roost_server, sqs_j
 
 
 def test_the_token_guards_metrics_when_set(roost_server, other_process):
-    assert httpx.get(f"{other_process}/metrics").status_code == 401
-    wrong = httpx.get(f"{other_process}/metrics", headers={"Authorization": "Bearer nope"})
+    assert httpx.get(f"{other_process.url}/metrics").status_code == 401
+    wrong = httpx.get(f"{other_process.url}/metrics", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert wrong.headers["www-authenticate"] == "Bearer"
-    assert httpx.post(f"{other_process}/metrics").status_code == 405
-    assert scrape(other_process, TOKEN)
+    assert httpx.post(f"{other_process.url}/metrics").status_code == 405
+    assert other_process.scrape()
     # Without ROOST_METRICS_TOKEN, /metrics is open.
     assert scrape(roost_server.url)
 
 
-def test_unknown_actions_share_one_label_value(roost_server):
+def test_unknown_actions_share_one_label_value(roost_server, other_process):
     garbage = f"NoSuchAction{uuid.uuid4().hex[:8]}"
     unknown = {"service": "sqs", "action": "unknown"}
-    before = scrape(roost_server.url)
+    before = other_process.scrape()
 
     query = httpx.post(roost_server.url, data={"Action": garbage, "Version": "2012-11-05"})
     target = httpx.post(
@@ -154,7 +169,7 @@ def test_unknown_actions_share_one_label_value(roost_server):
             "Content-Type": "application/x-amz-json-1.0",
         },
     )
-    after = scrape(roost_server.url)
+    after = other_process.scrape()
 
     assert query.status_code >= 400 and target.status_code >= 400
     assert all(garbage not in str(labels) for _name, labels in after)
@@ -163,7 +178,7 @@ def test_unknown_actions_share_one_label_value(roost_server):
 
 
 def test_topic_counters_count_publishes_deliveries_and_filtered_out_messages(
-    roost_server, roost_worker, sqs_json
+    roost_server, roost_worker, sqs_json, other_process
 ):
     sns = aws_client("sns", roost_server)
     name = f"metrics-{uuid.uuid4().hex[:8]}"
@@ -186,7 +201,7 @@ def test_topic_counters_count_publishes_deliveries_and_filtered_out_messages(
         )
 
     def delivered():
-        samples = scrape(roost_server.url)
+        samples = other_process.scrape()
         outcome = {"topic": name, "protocol": "sqs", "outcome": "delivered"}
         return samples if value(samples, "roost_topic_deliveries_total", **outcome) else None
 
@@ -199,25 +214,25 @@ def test_topic_counters_count_publishes_deliveries_and_filtered_out_messages(
     assert value(samples, "roost_messages_sent_total", queue=name) == 1
 
 
-def test_celery_tasks_are_counted_by_name_and_outcome(roost_server, roost_worker):
+def test_celery_tasks_are_counted_by_name_and_outcome(roost_server, roost_worker, other_process):
     # Every worker that starts sends itself the delivery sweep (notifications.tasks).
     swept = {"task": "notifications.tasks.sweep_deliveries", "outcome": "succeeded"}
 
     wait_until(
-        lambda: value(scrape(roost_server.url), "roost_celery_tasks_total", **swept) >= 1,
+        lambda: value(other_process.scrape(), "roost_celery_tasks_total", **swept) >= 1,
         what="the worker's start-up sweep to show in /metrics",
     )
 
 
-def test_scrapes_stay_out_of_the_access_log(roost_server):
-    start = log_size(roost_server.log_path)
+def test_scrapes_stay_out_of_the_access_log(other_process):
+    start = log_size(other_process.log_path)
     marker = f"control-{uuid.uuid4().hex}"
 
-    assert scrape(roost_server.url) is not None
-    assert httpx.get(f"{roost_server.url}/login/?{marker}").status_code == 200
+    assert other_process.scrape() is not None
+    assert httpx.get(f"{other_process.url}/login/?{marker}").status_code == 200
 
     def logged():
-        with open(roost_server.log_path, "rb") as log:
+        with open(other_process.log_path, "rb") as log:
             log.seek(start)
             text = log.read().decode(errors="replace")
         return text if marker in text else None
