@@ -290,13 +290,16 @@ def test_sqs_works_through_nginx(cluster, protocol):
     name = f"cluster-{protocol}-{uuid.uuid4().hex[:8]}"
 
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=f"hello over {protocol}")
+    # The largest message SQS takes: with the request around it, more than nginx's default
+    # limit on a body (1 MiB).
+    body = f"hello over {protocol} ".ljust(1024 * 1024, "x")
+    sqs.send_message(QueueUrl=url, MessageBody=body)
     [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     # The Host header reached Roost as the SDK signed it, port and all.
     assert url == f"{cluster.url}/000000000000/{name}"
-    assert message["Body"] == f"hello over {protocol}"
+    assert message["Body"] == body
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
