@@ -93,6 +93,10 @@ def reset_multiprocess_dir():
 # The AWS endpoint ------------------------------------------------------------------------------
 
 
+# (service, action, status) -> its two series: labels() costs more than the count itself.
+_request_series = {}
+
+
 def observe_aws_request(request, status, seconds):
     """Count one answered AWS request (aws_protocol.endpoint calls this for each)."""
     service = "sns" if request.adapter is sns_query else "sqs"
@@ -100,8 +104,15 @@ def observe_aws_request(request, status, seconds):
     action = target.rpartition(".")[2] if target else request.form.get("Action", "")
     if action not in ACTIONS[service]:
         action = UNKNOWN
-    AWS_REQUESTS.labels(service, action, str(status)).inc()
-    AWS_REQUEST_DURATION.labels(service, action).observe(seconds)
+    series = _request_series.get((service, action, status))
+    if series is None:
+        series = _request_series[service, action, status] = (
+            AWS_REQUESTS.labels(service, action, str(status)),
+            AWS_REQUEST_DURATION.labels(service, action),
+        )
+    requests, duration = series
+    requests.inc()
+    duration.observe(seconds)
 
 
 # Celery ------------------------------------------------------------------------------------------

@@ -9,9 +9,15 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
+from asgiref.sync import async_to_sync
 from botocore.config import Config
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.live import pages
+from console.live.consumers import LiveConsumer
 from tests.servers import TEST_REGION, free_port, launch_server, log_size, stop, wait_until
 
 TOKEN = "metrics-test-token-0001"
@@ -238,3 +244,38 @@ def test_scrapes_stay_out_of_the_access_log(other_process):
         return text if marker in text else None
 
     assert "/metrics" not in wait_until(logged, what="the control request in the access log")
+
+
+def still_fragments(user):
+    """A live page for the test below: one region that never changes."""
+    return {"still": '<b id="still">1</b>'}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_connections_count_open_websockets(monkeypatch):
+    monkeypatch.setitem(pages.PAGES, "still", f"{__name__}.still_fragments")
+    user = User.objects.create_user("watcher", password="pw-long-enough")
+
+    def live():
+        return REGISTRY.get_sample_value("roost_live_connections")
+
+    @async_to_sync
+    async def open_and_close():
+        connection = WebsocketCommunicator(
+            LiveConsumer.as_asgi(),
+            "/live/ws/?page=still",
+            headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")],
+        )
+        connection.scope["user"] = user
+        before = live()
+        connected, _ = await connection.connect()
+        assert connected
+        await connection.receive_from(timeout=2)
+        during = live()
+        await connection.disconnect()
+        return before, during, live()
+
+    before, during, after = open_and_close()
+
+    assert during == before + 1
+    assert after == before
