@@ -48,6 +48,9 @@ logger = logging.getLogger("roost.deliveries")
 
 # SQLite has one writer: a batch holds it for a few tens of milliseconds at most.
 DRAIN_BATCH = 200
+# A publish delivers into queues itself, in its own transaction, up to this many deliveries (a
+# PublishBatch of 10 to 10 queues); beyond that the worker's drain does.
+INLINE_QUEUE_DELIVERIES = 100
 # An attempt holds its deliveries this long, plus a send timeout for each round of SEND_THREADS
 # sends; a worker that dies mid-attempt frees them after.
 ATTEMPT_LEASE_MS = 60_000
@@ -164,6 +167,11 @@ def _send_to_queue(queue_arn, batch):
         queue = queue_service.get_queue_by_arn(queue_arn)
     except RoostError as error:
         return [], [(owed, f"{error.code}: {error.message}") for owed in batch]
+    return _send_batch(queue, batch)
+
+
+def _send_batch(queue, batch):
+    """Send a batch to a queue found; return (delivered, [(owed, error)])."""
     entries = [queue_entry(owed.message, owed.subscription, queue) for owed in batch]
     try:
         queue_service.send_messages(queue, entries, sender_id=SNS_SENDER_ID, batch=False)
@@ -197,6 +205,54 @@ def queue_entry(message, subscription, queue):
         entry.group_id = message.group_id or None
         entry.deduplication_id = message.deduplication_id or None
     return entry
+
+
+# Into queues, from the publish itself ------------------------------------------------------------
+
+
+def deliver_in_publish(rows, messages, subscriptions):
+    """Deliver a publish's queue deliveries inside its own transaction; return the rows left owed.
+
+    `rows` are the publish's (subscription id, message id, protocol) deliveries, `messages` and
+    `subscriptions` their objects by id. Queue subscribers get their messages in the transaction
+    that stores the publish, so both commit together or not at all, with no outbox row, task or
+    drain in between. Left for the outbox: other protocols; every delivery when there are more
+    than INLINE_QUEUE_DELIVERIES into queues, so one request never holds the write lock long; and
+    each one a queue refused, which the drain tries once more before it gives up (to the
+    subscription's dead-letter queue), as for every queue delivery. FIFO topics never come here:
+    their order into FIFO queues is kept by the drain, one at a time.
+    """
+    into_queues = [row for row in rows if row[2] == "sqs"]
+    if not into_queues or len(into_queues) > INLINE_QUEUE_DELIVERIES:
+        return rows
+    left = [row for row in rows if row[2] != "sqs"]
+    by_queue = {}
+    for subscription_id, message_id, _protocol in into_queues:
+        subscription = subscriptions[subscription_id]
+        owed = Owed(None, messages[message_id], subscription)
+        by_queue.setdefault(subscription.endpoint, []).append(owed)
+    for queue_arn, batch in by_queue.items():
+        try:
+            queue = queue_service.get_queue_by_arn(queue_arn)
+        except RoostError:
+            failed = batch
+        else:
+            delivered, errors = _send_batch(queue, batch)
+            failed = [owed for owed, _error in errors]
+            # send_messages counts into queues.activity but flushes only outside a transaction:
+            # a count of nothing after the commit flushes this process's counts when they are due.
+            transaction.on_commit(functools.partial(activity.count, queue.id))
+        left += [(owed.subscription.pk, owed.message.pk, "sqs") for owed in failed]
+    return left
+
+
+def forget_queues(rows, subscriptions):
+    """Forget the cached queues of these deliveries (one was deleted by another process)."""
+    for subscription_id, _message_id, protocol in rows:
+        if protocol == "sqs":
+            name = queue_service.queue_name_from_arn(subscriptions[subscription_id].endpoint)
+            if name:
+                queue_service.queue_cache.forget(name)
 
 
 # To HTTP(S) endpoints and email ----------------------------------------------------------------

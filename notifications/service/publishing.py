@@ -2,8 +2,9 @@
 
 Each message is validated (subject, MessageStructure, message attributes, FIFO group and
 de-duplication ids), FIFO topics skip a de-duplication id seen in the last five minutes, and the
-messages are written with one outbox Delivery per matching confirmed subscription; delivering
-them is notifications.delivery's job. Also the console's filter-policy test, which reads message
+messages are written with what they owe each matching confirmed subscription: a standard topic's
+few queue subscribers get their messages in the same transaction, everything else an outbox
+Delivery; delivering is notifications.delivery's job. Also the console's filter-policy test, which reads message
 attributes as Publish does.
 """
 
@@ -19,7 +20,7 @@ from django.db import IntegrityError, transaction
 
 from aws_protocol import json_input
 from aws_protocol.errors import RoostError
-from notifications import delivery_sql, dispatch, metrics
+from notifications import delivery, delivery_sql, dispatch, metrics
 from notifications.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -283,21 +284,21 @@ def publish_messages(topic, entries, batch=True):
         )
     if not prepared:
         return [], failures
+    messages = [message for _, message in prepared]
     try:
-        with transaction.atomic():
-            if topic.fifo_topic:
-                fresh = _publish_fifo(topic, [message for _, message in prepared], now)
-            else:
-                PublishedMessage.objects.bulk_create([message for _, message in prepared])
-                fresh = [message for _, message in prepared]
-            owed = _deliveries_for(fresh, plan)
-            deliveries = delivery_sql.insert_pending(owed, now)
-            if deliveries:
-                transaction.on_commit(functools.partial(dispatch.published, deliveries))
+        fresh, owed = _store(topic, plan, messages, now, in_publish=not topic.fifo_topic)
     except IntegrityError:
-        # Another process deleted the topic (or a subscription) since this one cached it.
-        topic_cache.forget(topic.name)
-        raise NotFound("Topic does not exist") from None
+        # A queue deleted by another process since this one cached it fails the foreign key of
+        # the messages delivered into it, at commit: store again, leaving deliveries to the drain.
+        delivery.forget_queues(_deliveries_for(messages, plan), _subscriptions(plan))
+        for message in messages:
+            message.pk, message._state.adding = None, True
+        try:
+            fresh, owed = _store(topic, plan, messages, now, in_publish=False)
+        except IntegrityError:
+            # Another process deleted the topic (or a subscription) since this one cached it.
+            topic_cache.forget(topic.name)
+            raise NotFound("Topic does not exist") from None
     metrics.published(topic, len(prepared), fresh, plan, owed)
     results = []
     for entry, message in prepared:
@@ -308,6 +309,36 @@ def publish_messages(topic, entries, batch=True):
             result = {"Id": entry.id, **result}
         results.append(result)
     return results, failures
+
+
+def _store(topic, plan, messages, now, in_publish):
+    """Write the messages and what they owe their subscriptions, in one transaction; return (the
+    messages stored, not FIFO duplicates; every delivery they owe as rows).
+
+    With `in_publish`, deliveries into queues are made in this transaction (see
+    notifications.delivery.deliver_in_publish); the rest go to the outbox, dispatched after the
+    commit.
+    """
+    with transaction.atomic():
+        if topic.fifo_topic:
+            fresh = _publish_fifo(topic, messages, now)
+        else:
+            PublishedMessage.objects.bulk_create(messages)
+            fresh = messages
+        owed = _deliveries_for(fresh, plan)
+        pending = owed
+        if in_publish:
+            pending = delivery.deliver_in_publish(
+                owed, {message.pk: message for message in fresh}, _subscriptions(plan)
+            )
+        deliveries = delivery_sql.insert_pending(pending, now)
+        if deliveries:
+            transaction.on_commit(functools.partial(dispatch.published, deliveries))
+    return fresh, owed
+
+
+def _subscriptions(plan):
+    return {subscription.pk: subscription for subscription, _policy in plan}
 
 
 def _publish_fifo(topic, messages, now):

@@ -1,8 +1,11 @@
 """A stopped worker, a killed worker or a lost broker delays deliveries but never loses one.
 
-Each live test publishes 1,000 messages (PublishBatch, ten at a time) to a topic with three queue
+Each live test publishes 1,000 messages (PublishBatch, ten at a time) to a topic with QUEUES queue
 subscribers while something is broken, mends it, and then finds every message in every queue
-exactly once. They run on the private roost, whose workers and broker they may stop.
+exactly once. They run on the private roost, whose workers and broker they may stop. A batch to
+that many queues owes more deliveries than a publish makes itself, so these go through the
+outbox, its tasks and the worker's drain (what a publish delivers itself is tested in
+test_queue_delivery_in_publish.py).
 """
 
 import json
@@ -14,11 +17,14 @@ import httpx
 import pytest
 
 from notifications import dispatch, tasks
+from notifications.delivery import INLINE_QUEUE_DELIVERIES
 from notifications.dispatch import BROKER_DOWN_SECONDS
 from tests.notifications.receivers import wait_until
 from tests.servers import BASE_DIR
 
 MESSAGES = 1000
+# Enough queues that a batch of ten owes more queue deliveries than a publish makes itself.
+QUEUES = INLINE_QUEUE_DELIVERIES // 10 + 1
 BODIES = [f"m{index:04d}" for index in range(MESSAGES)]
 DELIVERY_SECONDS = 60
 # After every message arrived, how long the queues must then stay empty.
@@ -35,11 +41,13 @@ def roost(private_roost):
 
 @pytest.fixture
 def fan_out(roost, topic_name):
-    """A topic with three queue subscribers, two enveloped and one raw: (ARN, [(URL, raw)])."""
+    """A topic with QUEUES queue subscribers, every third raw, the others enveloped:
+    (ARN, [(URL, raw)])."""
     sns, sqs = roost.client("sns"), roost.client("sqs")
     topic = sns.create_topic(Name=topic_name)["TopicArn"]
     queues = []
-    for number, raw in enumerate((False, False, True)):
+    for number in range(QUEUES):
+        raw = number % 3 == 2
         url = sqs.create_queue(QueueName=f"{topic_name}-{number}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -108,7 +116,7 @@ def test_messages_published_while_no_worker_runs_are_all_delivered_once_one_star
     sqs = roost.client("sqs")
 
     publish(roost.client("sns"), topic, BODIES)
-    assert [depth(sqs, url) for url, _ in queues] == [0, 0, 0]
+    assert [depth(sqs, url) for url, _ in queues] == [0] * QUEUES
     roost.start_worker()
 
     assert_all_delivered_once(sqs, queues)
@@ -135,7 +143,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_once_one_restarts(roost, fan
     finally:
         publisher.join(timeout=120)
     assert not failures, failures
-    assert sum(depth(sqs, url) for url, _ in queues) < 3 * MESSAGES
+    assert sum(depth(sqs, url) for url, _ in queues) < QUEUES * MESSAGES
     roost.start_worker()
 
     assert_all_delivered_once(sqs, queues)
@@ -153,7 +161,7 @@ def test_messages_published_while_the_broker_is_down_are_all_delivered_once_it_i
     try:
         publish(sns, topic, BODIES)
         assert "could not queue notifications.tasks.deliver_to_queues" in server.log()
-        assert [depth(sqs, url) for url, _ in queues] == [0, 0, 0]
+        assert [depth(sqs, url) for url, _ in queues] == [0] * QUEUES
 
         roost.start_broker(broker)
         roost.start_worker(CELERY_BROKER_URL=broker)
@@ -162,8 +170,9 @@ def test_messages_published_while_the_broker_is_down_are_all_delivered_once_it_i
         # With its broker back, the server hands new publishes over again, once it tries again:
         # the behaviour under test is that it does so after BROKER_DOWN_SECONDS, so let them pass.
         time.sleep(BROKER_DOWN_SECONDS)
-        publish(sns, topic, ["after"])
-        assert_all_delivered_once(sqs, queues, ["after"])
+        after = [f"after-{number}" for number in range(10)]  # a full batch: through the outbox
+        publish(sns, topic, after)
+        assert_all_delivered_once(sqs, queues, after)
     finally:
         roost.stop_server(server)
 
