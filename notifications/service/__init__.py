@@ -33,6 +33,7 @@ from notifications.service.lookups import (
     get_subscription_by_uuid,
     get_topic,
     get_topic_by_name,
+    get_topic_to_publish,
     topic_cache,
     topic_name_from_arn,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "get_subscription_by_uuid",
     "get_topic",
     "get_topic_by_name",
+    "get_topic_to_publish",
     "topic_cache",
     "topic_name_from_arn",
     # topics

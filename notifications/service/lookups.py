@@ -89,6 +89,13 @@ def get_topic(arn, parameter="TopicArn"):
     return get_topic_by_name(topic_name_from_arn(arn, parameter))
 
 
+def get_topic_to_publish(arn, parameter="TopicArn"):
+    """The topic an ARN names, through topic_cache, as publishing reads it: a Publish pays no
+    lookup of its own (a topic deleted by another process meanwhile fails at commit instead)."""
+    topic, _plan = topic_cache.get(topic_name_from_arn(arn, parameter))
+    return topic
+
+
 def get_topic_by_name(name):
     """The topic with this name (the REST API and console address topics by name)."""
     topic = Topic.objects.filter(name=name).first()

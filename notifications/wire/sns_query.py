@@ -309,7 +309,7 @@ def _publish_target(params):
         raise InvalidParameter(
             f"Invalid parameter: TargetArn Reason: {_MOBILE_PUSH} is not supported by Roost"
         )
-    return service.get_topic(arn, parameter=name)
+    return service.get_topic_to_publish(arn, parameter=name)
 
 
 def publish(params, request):
@@ -320,7 +320,7 @@ def publish(params, request):
 
 
 def publish_batch(params, request):
-    topic = service.get_topic(_string(params, "TopicArn"))
+    topic = service.get_topic_to_publish(_string(params, "TopicArn"))
     entries = []
     for item in _members(params, "PublishBatchRequestEntries"):
         item = item if isinstance(item, dict) else {}
