@@ -69,13 +69,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from console import metrics
 for _ in range(3):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as queries:
         depths = metrics.read_depths()
-    read = time.perf_counter()
+    read, read_cpu = time.perf_counter(), time.process_time()
     body = metrics.render(depths)
-    done = time.perf_counter()
-    print(f"RESULT {{len(queries)}} {{(read - started) * 1000:.1f}} {{(done - read) * 1000:.1f}}")
+    done, done_cpu = time.perf_counter(), time.process_time()
+    print(f"RESULT {{len(queries)}} {{(read - started) * 1000:.0f}} {{(read_cpu - cpu) * 1000:.0f}} "
+          f"{{(done - read) * 1000:.0f}} {{(done_cpu - read_cpu) * 1000:.0f}}")
 for query in queries:
     print("SQL", query["sql"][:160].replace(chr(10), " "))
 if connection.vendor == "postgresql":
@@ -141,6 +142,7 @@ def run(args):
             times.append(elapsed)
         times.sort()
         series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+        _progress(f"load average before the scrapes: {os.getloadavg()[0]:.1f}")
         _progress(
             f"GET /metrics x{args.rounds}: median {statistics.median(times):.0f} ms, "
             f"p90 {times[int(len(times) * 0.9) - 1]:.0f} ms, max {times[-1]:.0f} ms; "
@@ -148,12 +150,12 @@ def run(args):
         )
         for line in _manage(env, "shell", "-c", _QUERIES.format()).splitlines():
             if line.startswith("RESULT"):
-                _, count, read, render = line.split()
+                _, count, read, read_cpu, render, render_cpu = line.split()
                 # message_sql's depth query runs on the DB-API cursor, which Django's capture
                 # does not see: one statement more than captured.
                 _progress(
-                    f"in-process: {int(count) + 1} SQL statements; depths {read} ms, "
-                    f"render {render} ms"
+                    f"in-process: {int(count) + 1} SQL statements; reading the depths "
+                    f"{read} ms ({read_cpu} ms CPU), rendering {render} ms ({render_cpu} ms CPU)"
                 )
             elif line.startswith(("SQL", "PLAN")) and args.verbose:
                 _progress(f"  {line}")

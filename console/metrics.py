@@ -15,7 +15,9 @@ roost_scrape_errors_total goes up. With ROOST_METRICS_TOKEN set it wants that be
 
 import asyncio
 import atexit
+import glob
 import hmac
+import json
 import logging
 import os
 import time
@@ -25,15 +27,16 @@ from asgiref.sync import sync_to_async
 from celery import signals as celery_signals
 from django.conf import settings
 from django.db import connection
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
-from prometheus_client.exposition import generate_latest
+from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.utils import floatToGoString
 
 from aws_protocol import database_outage
 from console.celery import app as celery_app
 from notifications.wire import sns_query
 from queues import depths as queue_depths
-from queues.metrics import QueueDepthCollector
+from queues.metrics import escape_label_value, render_depths
 from queues.wire import operations as sqs_operations
 
 logger = logging.getLogger("roost.metrics")
@@ -243,11 +246,96 @@ def read_depths():
 
 def render(depths):
     """The exposition text: every process's counters, and the depth gauges when read."""
-    registry = CollectorRegistry()
-    prometheus_multiprocess.MultiProcessCollector(registry)
-    if depths is not None:
-        registry.register(QueueDepthCollector(depths))
-    return generate_latest(registry)
+    text = render_files(read_files(settings.METRICS_DIR))
+    if depths is None:
+        return text
+    return text + render_depths(depths).encode()
+
+
+# Adding up the processes' files ------------------------------------------------------------------
+#
+# prometheus_client's MultiProcessCollector does this through its generic sample objects; with
+# 10,000 queues (30,000 counter series in each of three processes) that took about a second of
+# CPU per scrape, four times what summing the raw values and writing the lines does here. Covers
+# what Roost defines: counters, histograms, and gauges in `sum` or `livesum` mode.
+
+_KINDS = {
+    "counter": "counter",
+    "histogram": "histogram",
+    "gauge_sum": "gauge",
+    "gauge_livesum": "gauge",
+}
+_parsed_keys = {}  # a file entry's key -> what it names, parsed once per process
+
+
+def read_files(directory):
+    """{(metric type, entry key): value summed over every process's file} in `directory`."""
+    totals = {}
+    for path in glob.glob(os.path.join(directory, "*.db")):
+        kind = _KINDS.get(os.path.basename(path).rsplit("_", 1)[0])
+        if kind is None:
+            continue  # a metric type or gauge mode Roost does not define
+        try:
+            entries = MmapedDict.read_all_values_from_file(path)
+        except FileNotFoundError:
+            continue  # a live gauge's file, removed by its process as it exited
+        for key, value, _timestamp, _position in entries:
+            entry = (kind, key)
+            totals[entry] = totals.get(entry, 0.0) + value
+    return totals
+
+
+def _parsed(key):
+    """(metric name, sample name, labels text without `le`, `le` or None, help) of an entry."""
+    parsed = _parsed_keys.get(key)
+    if parsed is None:
+        metric_name, sample_name, labels, help_text = json.loads(key)
+        le = labels.pop("le", None)
+        text = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in labels.items())
+        parsed = _parsed_keys[key] = (metric_name, sample_name, text, le, help_text)
+    return parsed
+
+
+def _labelled(name, labels, value):
+    return (
+        f"{name}{{{labels}}} {floatToGoString(value)}\n"
+        if labels
+        else f"{name} {floatToGoString(value)}\n"
+    )
+
+
+def render_files(totals):
+    """The text format of read_files' totals: histograms' buckets made cumulative, with counts."""
+    families = {}  # metric name -> (type, help, sample lines, {labels: ({le: count}, sum)})
+    for (kind, key), value in totals.items():
+        metric_name, sample_name, labels, le, help_text = _parsed(key)
+        family = families.get(metric_name)
+        if family is None:
+            family = families[metric_name] = (kind, help_text, [], {})
+        if kind != "histogram":
+            family[2].append(_labelled(sample_name, labels, value))
+            continue
+        buckets, total = family[3].get(labels, ({}, 0.0))
+        if le is None:  # the _sum
+            total += value
+        else:
+            buckets[le] = buckets.get(le, 0.0) + value
+        family[3][labels] = (buckets, total)
+    lines = []
+    for metric_name in sorted(families):
+        kind, help_text, samples, histograms = families[metric_name]
+        name = f"{metric_name}_total" if kind == "counter" else metric_name
+        help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
+        lines += [f"# HELP {name} {help_text}\n", f"# TYPE {name} {kind}\n", *samples]
+        for labels, (buckets, total) in histograms.items():
+            count = 0.0
+            for le in sorted(buckets, key=float):
+                count += buckets[le]
+                bucket_labels = f'{labels},le="{le}"' if labels else f'le="{le}"'
+                lines.append(_labelled(f"{name}_bucket", bucket_labels, count))
+            lines.append(_labelled(f"{name}_count", labels, count))
+            lines.append(_labelled(f"{name}_sum", labels, total))
+    return "".join(lines).encode()
 
 
 async def _answer(send, status, body, headers, method="GET"):

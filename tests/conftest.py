@@ -4,6 +4,10 @@ Live tests talk to a server started once per session in its own data directory a
 nothing they do reaches the unit tests' database or a developer's `var/`.
 """
 
+import atexit
+import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -35,6 +39,13 @@ QUERY_MODEL_FILE = QUERY_MODELS / "sqs" / "2012-11-05" / "service-2.json"
 # Unit tests must never enqueue into a broker a real worker reads (a developer's var/ broker,
 # or the Redis that the live worker consumes in CI).
 celery_app.conf.broker_url = "memory://"
+
+# What unit tests count (queues.service counts every send) goes to metrics files of their own, not
+# to a developer's var/metrics, where a running `make run` would add it to its /metrics. Live
+# servers are unaffected: their settings choose their own data directory's.
+_METRICS_DIR = tempfile.mkdtemp(prefix="roost-test-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
+atexit.register(shutil.rmtree, _METRICS_DIR, ignore_errors=True)
 
 
 _LOG_OFFSETS = pytest.StashKey[dict]()

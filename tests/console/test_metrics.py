@@ -2,6 +2,7 @@
 gauges read at scrape time, the optional bearer token."""
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,12 @@ from asgiref.sync import async_to_sync
 from botocore.config import Config
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from console import metrics
 from console.live import pages
 from console.live.consumers import LiveConsumer
 from tests.servers import TEST_REGION, free_port, launch_server, log_size, stop, wait_until
@@ -57,6 +61,8 @@ def aws_client(service, server, **options):
 class MetricsProcess:
     url: str
     log_path: Path
+    access_key_id: str
+    secret: str
 
     def scrape(self):
         return scrape(self.url, TOKEN)
@@ -71,7 +77,9 @@ def other_process(roost_server):
     env = {**roost_server.env, "ROOST_METRICS_TOKEN": TOKEN, "ROOST_METRICS_CACHE_SECONDS": "0"}
     log_path = roost_server.data_dir / f"metrics-{port}.log"
     process = launch_server(env, port, log_path)
-    yield MetricsProcess(f"http://127.0.0.1:{port}", log_path)
+    yield MetricsProcess(
+        f"http://127.0.0.1:{port}", log_path, roost_server.access_key_id, roost_server.secret
+    )
     stop(process)
 
 
@@ -140,12 +148,14 @@ def test_a_scrape_of_one_web_process_counts_what_another_did(roost_server, sqs_j
 
     for n in range(3):
         sqs_json.send_message(QueueUrl=url, MessageBody=f"through the first process {n}")
+    # The same series counted in both processes' files is added up.
+    aws_client("sqs", other_process).send_message(QueueUrl=url, MessageBody="through this one")
     after = other_process.scrape()
 
-    assert value(after, "roost_messages_sent_total", queue=name) == 3
+    assert value(after, "roost_messages_sent_total", queue=name) == 4
     requests = {"service": "sqs", "action": "SendMessage", "status": "200"}
     sent = value(after, "roost_aws_requests_total", **requests)
-    assert sent - value(before, "roost_aws_requests_total", **requests) >= 3
+    assert sent - value(before, "roost_aws_requests_total", **requests) >= 4
     duration = {"service": "sqs", "action": "SendMessage"}
     assert value(after, "roost_aws_request_duration_seconds_count", **duration) == sent
 
@@ -279,3 +289,47 @@ def test_live_connections_count_open_websockets(monkeypatch):
 
     assert during == before + 1
     assert after == before
+
+
+def test_summing_the_files_writes_what_prometheus_client_would():
+    """console.metrics adds up the processes' files itself, faster than prometheus_client's
+    MultiProcessCollector; both must say the same of every kind of metric Roost defines."""
+    registry = CollectorRegistry()  # not the default one: these names are the test's
+    counter = Counter(
+        "roost_test_things", 'Things, "quoted" \\ and\nsplit.', ["queue"], registry=registry
+    )
+    histogram = Histogram(
+        "roost_test_seconds", "Seconds.", ["action"], buckets=(0.01, 1), registry=registry
+    )
+    gauge = Gauge("roost_test_open", "Open.", multiprocess_mode="livesum", registry=registry)
+    counter.labels("plain").inc(3)
+    counter.labels('odd "name" \\ with\nnewline').inc()
+    for seconds in (0.001, 0.5, 5):
+        histogram.labels("SendMessage").observe(seconds)
+    gauge.inc(2)
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+    ours = metrics.render_files(metrics.read_files(directory)).decode()
+    theirs = CollectorRegistry()
+    MultiProcessCollector(theirs, path=directory)
+
+    assert families(ours) == families(generate_latest(theirs).decode())
+    assert families(ours)["roost_test_seconds"][2] == [
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "+Inf")), 3.0),
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "0.01")), 1.0),
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "1.0")), 2.0),
+        ("roost_test_seconds_count", (("action", "SendMessage"),), 3.0),
+        ("roost_test_seconds_sum", (("action", "SendMessage"),), 5.501),
+    ]
+
+
+def families(text):
+    """{name: (type, help, sorted samples)} of a scrape's text, as Prometheus parses it."""
+    return {
+        family.name: (
+            family.type,
+            family.documentation,
+            sorted((s.name, tuple(sorted(s.labels.items())), s.value) for s in family.samples),
+        )
+        for family in text_string_to_metric_families(text)
+    }
