@@ -11,7 +11,6 @@ retries and keep a log of every attempt.
 """
 
 import functools
-import json
 import logging
 import time
 import uuid
@@ -199,7 +198,7 @@ def queue_entry(message, subscription, queue):
         )
     else:
         entry = queue_service.SendEntry(
-            body=json.dumps(envelopes.notification(message, subscription, body))
+            body=envelopes.notification_text(message, subscription, body)
         )
     if queue.is_fifo:
         entry.group_id = message.group_id or None
@@ -225,7 +224,7 @@ def deliver_in_publish(rows, messages, subscriptions):
     into_queues = [row for row in rows if row[2] == "sqs"]
     if not into_queues or len(into_queues) > INLINE_QUEUE_DELIVERIES:
         return rows
-    left = [row for row in rows if row[2] != "sqs"]
+    left, sent_to = [row for row in rows if row[2] != "sqs"], None
     by_queue = {}
     for subscription_id, message_id, _protocol in into_queues:
         subscription = subscriptions[subscription_id]
@@ -239,10 +238,12 @@ def deliver_in_publish(rows, messages, subscriptions):
         else:
             delivered, errors = _send_batch(queue, batch)
             failed = [owed for owed, _error in errors]
-            # send_messages counts into queues.activity but flushes only outside a transaction:
-            # a count of nothing after the commit flushes this process's counts when they are due.
-            transaction.on_commit(functools.partial(activity.count, queue.id))
+            sent_to = queue.id
         left += [(owed.subscription.pk, owed.message.pk, "sqs") for owed in failed]
+    if sent_to is not None:
+        # send_messages counts into queues.activity but flushes only outside a transaction:
+        # a count of nothing after the commit flushes this process's counts when they are due.
+        transaction.on_commit(functools.partial(activity.count, sent_to))
     return left
 
 

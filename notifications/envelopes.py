@@ -89,30 +89,57 @@ def envelope_attributes(attributes):
 
 def notification(message, subscription, body):
     """The JSON envelope of one notification, signed unless the topic is FIFO (as SNS does)."""
-    topic = subscription.topic
-    envelope = {"Type": NOTIFICATION, "MessageId": message.message_id}
-    if topic.fifo_topic:
-        envelope["SequenceNumber"] = message.sequence_number
-    envelope["TopicArn"] = topic.arn
-    if message.subject:
-        envelope["Subject"] = message.subject
-    envelope["Message"] = body
-    envelope["Timestamp"] = timestamp(message.published_at)
-    if not topic.fifo_topic:
-        envelope.update(
-            _signature(
-                body,
-                message.message_id,
-                message.subject,
-                envelope["Timestamp"],
-                topic.arn,
-                topic.signature_version,
-            )
-        )
+    envelope = _shared_fields(*_shared_key(message, subscription.topic, body))
     envelope["UnsubscribeURL"] = unsubscribe_url(subscription)
     if message.attributes:
         envelope["MessageAttributes"] = envelope_attributes(message.attributes)
     return envelope
+
+
+def notification_text(message, subscription, body):
+    """json.dumps(notification(...)), the fields every subscriber of the message shares rendered
+    once: a publish to ten queues rendered (and hashed) the same signed fields ten times."""
+    text = _shared_text(*_shared_key(message, subscription.topic, body))
+    text += f', "UnsubscribeURL": {json.dumps(unsubscribe_url(subscription))}'
+    if message.attributes:
+        text += f', "MessageAttributes": {json.dumps(envelope_attributes(message.attributes))}'
+    return text + "}"
+
+
+def _shared_key(message, topic, body):
+    return (
+        message.message_id,
+        message.sequence_number if topic.fifo_topic else None,
+        topic.arn,
+        message.subject,
+        body,
+        message.published_at,
+        None if topic.fifo_topic else topic.signature_version,
+    )
+
+
+def _shared_fields(message_id, sequence_number, topic_arn, subject, body, published_at, version):
+    """The envelope's fields up to the signature: the same for every subscriber of a message.
+    A FIFO topic's have a SequenceNumber and no signature."""
+    envelope = {"Type": NOTIFICATION, "MessageId": message_id}
+    if sequence_number is not None:
+        envelope["SequenceNumber"] = sequence_number
+    envelope["TopicArn"] = topic_arn
+    if subject:
+        envelope["Subject"] = subject
+    envelope["Message"] = body
+    envelope["Timestamp"] = timestamp(published_at)
+    if version is not None:
+        envelope.update(
+            _signature(body, message_id, subject, envelope["Timestamp"], topic_arn, version)
+        )
+    return envelope
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_text(*key):
+    """The shared fields as JSON, without the closing brace, for notification_text to go on."""
+    return json.dumps(_shared_fields(*key))[:-1]
 
 
 @functools.lru_cache(maxsize=1024)
