@@ -87,6 +87,12 @@ if connection.vendor == "postgresql":
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + message_sql._DEPTHS, [now, now, now])
         for (line,) in cursor.fetchall():
             print("PLAN", line)
+else:
+    from queues import message_sql
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + message_sql._DEPTHS.replace("%s", "0"))
+        for row in cursor.fetchall():
+            print("PLAN", row[-1])
 """
 
 

@@ -52,6 +52,6 @@ def depths_by_name():
     one over the queue table for the names.
     """
     depths = service.queue_depths()
-    names = dict(Queue.objects.values_list("id", "name"))
+    names = dict(Queue.objects.order_by().values_list("id", "name"))
     # A queue created or deleted between the two reads is left out of this scrape.
     return {names[pk]: depth for pk, depth in depths.items() if pk in names}
