@@ -288,9 +288,12 @@ def publish_messages(topic, entries, batch=True):
     try:
         fresh, owed = _store(topic, plan, messages, now, in_publish=not topic.fifo_topic)
     except IntegrityError:
-        # A queue deleted by another process since this one cached it fails the foreign key of
-        # the messages delivered into it, at commit: store again, leaving deliveries to the drain.
+        # A queue or a subscription deleted by another process since this one cached it fails a
+        # foreign key at commit: store again, leaving deliveries to the drain, with the topic's
+        # subscriptions read afresh (NotFound if the topic itself is gone).
         delivery.forget_queues(_deliveries_for(messages, plan), _subscriptions(plan))
+        topic_cache.forget(topic.name)
+        topic, plan = topic_cache.get(topic.name)
         for message in messages:
             message.pk, message._state.adding = None, True
         try:

@@ -597,3 +597,58 @@ def test_a_burst_of_publishes_reaches_each_subscriber_once_with_both_workers_bus
             received = [envelope["Message"] for envelope in envelopes]
         assert sorted(received) == expected
         assert depths(sqs, url) == (0, len(expected))
+
+
+# Caches of one web process, changes through the other -------------------------------------------
+
+
+def test_a_publish_through_one_web_process_just_after_an_unsubscribe_through_the_other_is_accepted(
+    cluster, workers
+):
+    """Each web process keeps a topic's subscriptions for a second; one removed through another
+    process meanwhile must not fail the publish (it answered NotFound for the topic)."""
+    sqs = cluster.client("sqs")
+    publisher, subscriber = cluster.client("sns", server=0), cluster.client("sns", server=1)
+    # A FIFO topic's deliveries into queues are outbox rows, each naming its subscription.
+    topic = publisher.create_topic(
+        Name=unique("unsubscribed") + ".fifo", Attributes={"FifoTopic": "true"}
+    )["TopicArn"]
+    queues = [
+        sqs.create_queue(
+            QueueName=unique(f"unsubscribed-{number}") + ".fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        for number in range(2)
+    ]
+    subscriptions = [
+        subscriber.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn(sqs, url),
+            Attributes={"RawMessageDelivery": "true"},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        for url in queues
+    ]
+    fifo = {"MessageGroupId": "g"}
+    publisher.publish(TopicArn=topic, Message="before", MessageDeduplicationId="1", **fifo)
+
+    subscriber.unsubscribe(SubscriptionArn=subscriptions[0])
+    answer = publisher.publish(TopicArn=topic, Message="after", MessageDeduplicationId="2", **fifo)
+
+    assert answer["MessageId"]
+    kept = []
+    wait_until(
+        lambda: kept.extend(take(sqs, queues[1])) or len(kept) >= 2,
+        what="both publishes in the queue still subscribed",
+    )
+    assert kept == ["before", "after"]
+    # What the unsubscribe found still owed was dropped; nothing published after it arrives.
+    assert take(sqs, queues[0]) in ([], ["before"])
+
+
+def take(sqs, url):
+    """Receive and delete what a FIFO queue has ready (a received message holds up its group)."""
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [message["Body"] for message in messages]
