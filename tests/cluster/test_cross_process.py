@@ -1,12 +1,15 @@
 """Several web processes and two workers on one database, as teams run Roost behind a proxy.
 
 A console live page open on one web process shows what was done through another; a long poll
-held by one web process returns a message sent through another; with two workers, every message
-a move task moves and every delivery a publish owes arrives once. One roost serves the module: two
-web processes (uvicorn, or Daphne in CI's PostgreSQL leg) on a database of the run's kind, and,
-for the tests that need them, two workers shaped like the Procfile's `worker` that also serve
-`outbound`. Its broker and channel layer are its own (a redis-server of its own when the run uses
-Redis, else a SQLite file), so no other test's worker ever takes its tasks.
+held by one web process returns a message sent through another; a publish through one is not
+failed by what it still caches of a subscription removed through the other; with two workers,
+every message a move task moves and every delivery a publish owes arrives once.
+
+One roost serves the module: two web processes (uvicorn, or Daphne in CI's PostgreSQL leg) on a
+database of the run's kind and, for the tests that need them, two workers shaped like the
+Procfile's `worker` that also serve `outbound`. Its broker and channel layer are its own (a
+redis-server of its own when the run uses Redis, else a SQLite file), so no other test's worker
+ever takes its tasks.
 """
 
 import json
