@@ -238,6 +238,7 @@ def deliver_in_publish(rows, messages, subscriptions):
         else:
             delivered, errors = _send_batch(queue, batch)
             failed = [owed for owed, _error in errors]
+            transaction.on_commit(functools.partial(metrics.delivered, delivered))
             sent_to = queue.id
         left += [(owed.subscription.pk, owed.message.pk, "sqs") for owed in failed]
     if sent_to is not None:
