@@ -65,15 +65,19 @@ CELERY_TASKS = Counter(
     "Celery tasks run by the workers, by how they ended.",
     ["task", "outcome"],
 )
+# Labelled, so that no process writes a file for it before it counts something.
 SCRAPE_ERRORS = Counter(
     "roost_scrape_errors",
-    "Scrapes of /metrics that could not read the queue depths (those leave the depth gauges out).",
+    "Scrapes of /metrics that could not read the queue depths (those leave the depth gauges out), "
+    "by reason: database (unreachable or failing) or timeout.",
+    ["reason"],
 )
 
 # A live gauge's file belongs to one process id: one left by a process that died with this pid
 # before us would add its count to ours. Removed before the gauge opens it, and again at exit.
-prometheus_multiprocess.mark_process_dead(os.getpid())
-atexit.register(lambda: prometheus_multiprocess.mark_process_dead(os.getpid()))
+_LIVE_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]  # where the gauge's file is opened, below
+prometheus_multiprocess.mark_process_dead(os.getpid(), _LIVE_DIR)
+atexit.register(lambda: prometheus_multiprocess.mark_process_dead(os.getpid(), _LIVE_DIR))
 LIVE_CONNECTIONS = Gauge(
     "roost_live_connections",
     "Console pages following live updates (WebSocket and Server-Sent Events connections).",
@@ -209,7 +213,7 @@ async def _cached_body():
             )
         except TimeoutError:
             logger.warning("metrics: queue depths took over %s s; left out", DEPTHS_SECONDS)
-            SCRAPE_ERRORS.inc()
+            SCRAPE_ERRORS.labels("timeout").inc()
             depths = None
         body = await sync_to_async(render, thread_sensitive=False)(depths)
         _rendered.update(body=body, at=time.monotonic())
@@ -231,13 +235,13 @@ def read_depths():
     """{queue name: depths} of every queue, or None (counted) if the database does not answer."""
     try:
         if database_outage.refusing():
-            SCRAPE_ERRORS.inc()
+            SCRAPE_ERRORS.labels("database").inc()
             return None
         return queue_depths.depths_by_name()
     except Exception as error:
         database_outage.noticed(error, "a /metrics scrape")
         logger.warning("metrics: queue depths left out: %s", error)
-        SCRAPE_ERRORS.inc()
+        SCRAPE_ERRORS.labels("database").inc()
         return None
     finally:
         # A thread of the pool's: give the connection back (PostgreSQL) or close it (SQLite).

@@ -3,6 +3,8 @@ gauges read at scrape time, the optional bearer token."""
 
 import json
 import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,8 @@ from asgiref.sync import async_to_sync
 from botocore.config import Config
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from django.db import OperationalError
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from console import metrics
 from console.live import pages
 from console.live.consumers import LiveConsumer
+from queues import depths as queue_depths
 from tests.servers import TEST_REGION, free_port, launch_server, log_size, stop, wait_until
 
 TOKEN = "metrics-test-token-0001"
@@ -291,36 +295,47 @@ def test_live_connections_count_open_websockets(monkeypatch):
     assert after == before
 
 
-def test_summing_the_files_writes_what_prometheus_client_would():
+# Run by two processes: the same series in each one's files, as web processes and workers leave them.
+_COUNT_SOMETHING = """
+from prometheus_client import Counter, Gauge, Histogram
+counter = Counter("roost_test_things", 'Things, "quoted" \\\\ and\\nsplit.', ["queue"])
+counter.labels("plain").inc(3)
+counter.labels('odd "name" \\\\ with\\nnewline').inc()
+histogram = Histogram("roost_test_seconds", "Seconds.", ["action"], buckets=(0.01, 1))
+for seconds in (0.001, 0.5, 5):
+    histogram.labels("SendMessage").observe(seconds)
+Gauge("roost_test_open", "Open.", multiprocess_mode="livesum").inc(2)
+"""
+
+
+def test_summing_the_files_writes_what_prometheus_client_would(tmp_path):
     """console.metrics adds up the processes' files itself, faster than prometheus_client's
     MultiProcessCollector; both must say the same of every kind of metric Roost defines."""
-    registry = CollectorRegistry()  # not the default one: these names are the test's
-    counter = Counter(
-        "roost_test_things", 'Things, "quoted" \\ and\nsplit.', ["queue"], registry=registry
-    )
-    histogram = Histogram(
-        "roost_test_seconds", "Seconds.", ["action"], buckets=(0.01, 1), registry=registry
-    )
-    gauge = Gauge("roost_test_open", "Open.", multiprocess_mode="livesum", registry=registry)
-    counter.labels("plain").inc(3)
-    counter.labels('odd "name" \\ with\nnewline').inc()
-    for seconds in (0.001, 0.5, 5):
-        histogram.labels("SendMessage").observe(seconds)
-    gauge.inc(2)
-    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    for _ in range(2):
+        subprocess.run(
+            [sys.executable, "-c", _COUNT_SOMETHING],
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+            check=True,
+            timeout=60,
+        )
 
-    ours = metrics.render_files(metrics.read_files(directory)).decode()
+    ours = families(metrics.render_files(metrics.read_files(tmp_path)).decode())
     theirs = CollectorRegistry()
-    MultiProcessCollector(theirs, path=directory)
+    MultiProcessCollector(theirs, path=str(tmp_path))
 
-    assert families(ours) == families(generate_latest(theirs).decode())
-    assert families(ours)["roost_test_seconds"][2] == [
-        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "+Inf")), 3.0),
-        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "0.01")), 1.0),
-        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "1.0")), 2.0),
-        ("roost_test_seconds_count", (("action", "SendMessage"),), 3.0),
-        ("roost_test_seconds_sum", (("action", "SendMessage"),), 5.501),
+    assert ours == families(generate_latest(theirs).decode())
+    assert ours["roost_test_seconds"][2] == [
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "+Inf")), 6.0),
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "0.01")), 2.0),
+        ("roost_test_seconds_bucket", (("action", "SendMessage"), ("le", "1.0")), 4.0),
+        ("roost_test_seconds_count", (("action", "SendMessage"),), 6.0),
+        ("roost_test_seconds_sum", (("action", "SendMessage"),), 11.002),
     ]
+    assert ours["roost_test_things"][2] == [
+        ("roost_test_things_total", (("queue", 'odd "name" \\ with\nnewline'),), 2.0),
+        ("roost_test_things_total", (("queue", "plain"),), 6.0),
+    ]
+    assert ours["roost_test_open"][2] == [("roost_test_open", (), 4.0)]
 
 
 def families(text):
@@ -333,3 +348,33 @@ def families(text):
         )
         for family in text_string_to_metric_families(text)
     }
+
+
+def test_a_scrape_without_the_database_serves_the_counters_and_counts_the_error(
+    monkeypatch, settings
+):
+    """The database is out of reach: the depth query fails (as it does then), the scrape does not."""
+    settings.ROOST_METRICS_CACHE_SECONDS = 0
+    settings.ROOST_METRICS_TOKEN = None
+    settings.METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]  # this process's files
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(queue_depths, "depths_by_name", unreachable)
+    errors = REGISTRY.get_sample_value("roost_scrape_errors_total", {"reason": "database"}) or 0
+
+    @async_to_sync
+    async def get_metrics():
+        transport = httpx.ASGITransport(app=metrics.router(None))
+        async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
+            return await client.get("/metrics")
+
+    first = get_metrics()
+    second = get_metrics()
+
+    assert first.status_code == second.status_code == 200
+    assert not any(name.startswith("roost_queue_") for name in families(second.text))
+    assert families(second.text)["roost_scrape_errors"][2] == [
+        ("roost_scrape_errors_total", (("reason", "database"),), errors + 2)
+    ]
