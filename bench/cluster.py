@@ -297,6 +297,7 @@ def _measure(server, root, db, redis_pid, queues, clients, seconds):
         tree = _tree(root)
         readings[when] = {
             "roost": _cpu(tree),
+            "nginx": _cpu(pid for pid, (_, argv) in tree.items() if argv[0].startswith("nginx")),
             "db": sum((db.backends_cpu() or {}).values()),
             "redis": pids_cpu_seconds([redis_pid]).get(redis_pid) if redis_pid else None,
             "host": host_cpu_seconds(),
@@ -307,20 +308,21 @@ def _measure(server, root, db, redis_pid, queues, clients, seconds):
         server, queues, clients, seconds, lambda: read("start"), lambda: read("end")
     )
     start, end = readings["start"], readings["end"]
-    used = {key: end[key] - start[key] for key in ("roost", "db")}
+    used = {key: end[key] - start[key] for key in ("roost", "nginx", "db")}
     redis = None if start["redis"] is None else end["redis"] - start["redis"]
     busy, total = (a - b for a, b in zip(end["host"], start["host"], strict=True))
     ours = used["roost"] + used["db"] + (redis or 0.0) + load.client_cpu_seconds
-    per_message = (
-        (lambda cpu: cpu / load.deleted_in_window * 1e6)
-        if load.deleted_in_window
-        else (lambda cpu: None)
-    )
+
+    def per_message(cpu):
+        delivered = load.deleted_in_window
+        return None if cpu is None or not delivered else cpu / delivered * 1e6
+
     figures = {
         "rate": load.rate,
         "roost_us": per_message(used["roost"]),
+        "nginx_us": per_message(used["nginx"]) if used["nginx"] else None,
         "db_us": per_message(used["db"]),
-        "redis_us": None if redis is None else per_message(redis),
+        "redis_us": per_message(redis),
         "server_us": per_message(used["roost"] + used["db"]),
         "client_us": per_message(load.client_cpu_seconds),
         "other_load": max(0.0, busy - ours) / total if total else 0.0,
@@ -359,10 +361,10 @@ def _tree(root):
     return tree
 
 
-def _cpu(tree):
-    """CPU seconds of the tree's processes, with their reaped children's (utime..cstime)."""
+def _cpu(pids):
+    """CPU seconds of these processes, with their reaped children's (utime..cstime)."""
     ticks = 0
-    for pid in tree:
+    for pid in pids:
         with contextlib.suppress(OSError):
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
@@ -426,6 +428,7 @@ FIGURES = (
     Column("msgs/s", lambda f, base: f["rate"], "{:,.0f}"),
     Column("× one web process", _times_single, "{:.2f}×"),
     Column("Roost µs/msg", lambda f, base: f["roost_us"], "{:,.0f}"),
+    Column("of which nginx", lambda f, base: f["nginx_us"], "{:,.0f}"),
     Column("PostgreSQL µs/msg", lambda f, base: f["db_us"], "{:,.0f}"),
     Column("Redis µs/msg", lambda f, base: f["redis_us"], "{:,.0f}"),
     Column("server cores", lambda f, base: f["cores"], "{:.2f}"),
