@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from console import cluster
+from console import cluster, metrics
 from console.management.commands.bootstrap import bootstrap, endpoint_for
 from console.management.commands.serve import FORWARDED_SIGNALS, Relay, framed
 
@@ -53,14 +53,6 @@ def accepts(socket_path):
         except OSError:
             return False
     return True
-
-
-def reset_metrics():
-    """Prepare the Prometheus multiprocess directory before any process starts.
-
-    The spot where the cluster clears the metrics that processes of an earlier run left behind;
-    called once per start, after the migrations and before honcho starts anything.
-    """
 
 
 class Command(BaseCommand):
@@ -113,7 +105,7 @@ class Command(BaseCommand):
         endpoint = endpoint_for(port)
         created = bootstrap(endpoint, self.stdout.write, self.style)
         connections.close_all()
-        reset_metrics()
+        metrics.reset_multiprocess_dir()  # counters start at 0, as for any restart
         sys.exit(self.run(layout, commands, host, port, endpoint, created, ready_timeout))
 
     def run(self, layout, commands, host, port, endpoint, created, ready_timeout):
