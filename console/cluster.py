@@ -66,9 +66,9 @@ def refusal(environ):
         return f"CELERY_BROKER_URL points at {what}: the cluster needs Redis as the Celery broker, e.g. CELERY_BROKER_URL=redis://host:6379/0"
     redis = environ.get("REDIS_URL", "").strip()
     if not redis:
-        return "REDIS_URL is not set: the cluster needs Redis for live updates across processes, e.g. REDIS_URL=redis://host:6379/1"
+        return "REDIS_URL is not set: the cluster's web processes share their Channels layer in Redis, e.g. REDIS_URL=redis://host:6379/1"
     if not redis.startswith(REDIS_SCHEMES):
-        return "REDIS_URL is not a redis:// URL: the cluster needs Redis for live updates across processes, e.g. REDIS_URL=redis://host:6379/1"
+        return "REDIS_URL is not a redis:// URL: the cluster's web processes share their Channels layer in Redis, e.g. REDIS_URL=redis://host:6379/1"
     return None
 
 
