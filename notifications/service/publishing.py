@@ -326,7 +326,7 @@ def _store(topic, plan, messages, now, in_publish):
         if topic.fifo_topic:
             fresh = _publish_fifo(topic, messages, now)
         else:
-            PublishedMessage.objects.bulk_create(messages)
+            delivery_sql.insert_messages(messages)
             fresh = messages
         owed = _deliveries_for(fresh, plan)
         pending = owed
