@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from aws_protocol.endpoint import Endpoint  # noqa: E402
-from console import access_keys, health, metrics  # noqa: E402
+from console import access_keys, health, metrics, shutdown  # noqa: E402
 from console.live.routing import websocket_urlpatterns  # noqa: E402
 from notifications.wire import sns_query  # noqa: E402
 from queues.wire import sqs_json, sqs_query  # noqa: E402
@@ -43,3 +43,5 @@ application = ProtocolTypeRouter(
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+# On SIGTERM or SIGINT, long polls answer and live streams end before the server stops.
+application = shutdown.graceful(application)

@@ -2,13 +2,19 @@
 
 Waiters are asyncio futures on the server's event loop; the service signals from the database
 thread after commit, so signalling goes through call_soon_threadsafe.
+
+When the server stops (`stop()`), every waiter wakes and later waits return at once, so long
+polls answer and the server can exit; `pause()` gives other long-lived loops (the console's live
+streams) a sleep that `stop()` ends too.
 """
 
 import asyncio
 import threading
 
 _waiters = {}  # queue id -> set of (loop, future)
+_sleepers = set()  # (loop, future) of pause()
 _lock = threading.Lock()
+_stopping = False
 
 
 def signal(queue_id):
@@ -28,6 +34,25 @@ def signal_all():
         signal(queue_id)
 
 
+def stop():
+    """Wake every waiter and sleeper for good: the server is stopping (safe from any thread,
+    not from a signal handler, which may interrupt a holder of the lock)."""
+    global _stopping
+    with _lock:
+        _stopping = True
+        waiting = [entry for entries in _waiters.values() for entry in entries]
+        waiting.extend(_sleepers)
+        _waiters.clear()
+        _sleepers.clear()
+    for loop, future in waiting:
+        loop.call_soon_threadsafe(_wake, future)
+
+
+def stopping():
+    """Whether the server is stopping: long polls answer at once, live streams end."""
+    return _stopping
+
+
 def has_waiters():
     return bool(_waiters)
 
@@ -37,21 +62,41 @@ def _wake(future):
         future.set_result(True)
 
 
-async def wait(queue_id, timeout):
-    """Wait until the queue is signalled or `timeout` seconds pass; True if signalled."""
+async def _wait(register, unregister, timeout):
     loop = asyncio.get_running_loop()
     future = loop.create_future()
     entry = (loop, future)
     with _lock:
-        _waiters.setdefault(queue_id, set()).add(entry)
+        if _stopping:
+            return True
+        register(entry)
     try:
         return await asyncio.wait_for(future, timeout)
     except TimeoutError:
         return False
     finally:
         with _lock:
-            waiting = _waiters.get(queue_id)
-            if waiting is not None:
-                waiting.discard(entry)
-                if not waiting:
-                    del _waiters[queue_id]
+            unregister(entry)
+
+
+async def wait(queue_id, timeout):
+    """Wait until the queue is signalled, the server stops or `timeout` seconds pass; True unless
+    the time ran out."""
+
+    def register(entry):
+        _waiters.setdefault(queue_id, set()).add(entry)
+
+    def unregister(entry):
+        waiting = _waiters.get(queue_id)
+        if waiting is not None:
+            waiting.discard(entry)
+            if not waiting:
+                del _waiters[queue_id]
+
+    return await _wait(register, unregister, timeout)
+
+
+async def pause(seconds):
+    """Sleep `seconds`, less if the server starts stopping; True if it did."""
+    await _wait(_sleepers.add, _sleepers.discard, seconds)
+    return _stopping

@@ -47,6 +47,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=html)
         except (UnknownPage, stream.PageGone):
             await self.close(code=GONE)
+        # The stream also ends when the server stops, which then closes the socket itself, with a
+        # code the page reconnects after (uvicorn: 1012; Daphne drops it: 1006).
 
     async def disconnect(self, code):
         if getattr(self, "_counted", False):

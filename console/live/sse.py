@@ -39,7 +39,10 @@ async def live_events(request):
                 if not done:
                     yield ": heartbeat\n\n"
                     continue
-                html, pending = pending.result(), None
+                try:
+                    html, pending = pending.result(), None
+                except StopAsyncIteration:  # the server is stopping: the browser reconnects
+                    return
                 yield _event("live", html)
         except (UnknownPage, stream.PageGone) as error:
             yield _event("gone", str(error))

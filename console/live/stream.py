@@ -1,6 +1,5 @@
 """The loop behind every live connection: render the page's regions, send what changed."""
 
-import asyncio
 import json
 import logging
 import time
@@ -12,6 +11,7 @@ from django.db import DatabaseError, connection
 from aws_protocol import database_outage
 from aws_protocol.errors import RoostError
 from console.live.pages import UnknownPage, fragments_function
+from queues import long_poll
 
 logger = logging.getLogger("roost.live")
 
@@ -110,10 +110,13 @@ open_streams = _OpenStreams()
 
 
 async def changes(user, page, args):
-    """Yield the HTML of regions that changed, forever; the first yield holds all of them.
+    """Yield the HTML of regions that changed until the server stops; the first yield holds all
+    of them.
 
     Raises UnknownPage or PageGone; the transports close the connection with a reason. A
-    transport that stops listening must close the generator (aclose) so its end is counted.
+    transport that stops listening must close the generator (aclose) so its end is counted. When
+    the server is stopping the generator ends, so the connection closes and the browser reconnects
+    to the next server rather than holding this one up.
     """
     if not user.is_authenticated:
         raise PermissionDenied
@@ -125,17 +128,20 @@ async def changes(user, page, args):
             # During an outage the stream stays open (a browser's EventSource gives up on a 503
             # when it reconnects) and the page shows what it showed until the database is back.
             if database_outage.suspected() and await probe():
-                await asyncio.sleep(database_outage.RETRY_SECONDS)
+                if await long_poll.pause(database_outage.RETRY_SECONDS):
+                    return
                 continue
             try:
                 fragments, cost = await render(user, page, args)
             except DatabaseError:
-                await asyncio.sleep(database_outage.RETRY_SECONDS)
+                if await long_poll.pause(database_outage.RETRY_SECONDS):
+                    return
                 continue
             changed = [html for region, html in fragments.items() if sent.get(region) != html]
             sent = dict(fragments)
             if changed:
                 yield "".join(changed)
-            await asyncio.sleep(max(INTERVAL_SECONDS, cost * SLOWDOWN))
+            if await long_poll.pause(max(INTERVAL_SECONDS, cost * SLOWDOWN)):
+                return
     finally:
         open_streams.closed(page, started)
