@@ -7,8 +7,11 @@ buried under the workers' banners (it relays honcho's output, and waits for it t
 after the web process answers). It then waits for honcho and ends with its exit status.
 
 Honcho runs in a process group of its own, so a Ctrl-C at the terminal reaches this process only,
-which passes SIGINT or SIGTERM (and a hangup, as SIGTERM) on to honcho exactly once; honcho then stops every
-Procfile process as it always has.
+which passes SIGINT or SIGTERM (and a hangup, as SIGTERM) on to honcho exactly once; honcho then
+sends SIGTERM to every Procfile process's group, and SIGKILL to those still running 5 s after the
+first one stopped. Each of Roost's processes stops well within that (the web process answers its
+long polls and ends its live streams; workers finish the task in hand), so a stop asked for ends
+with status 0; one that needed a SIGKILL ends with 1.
 """
 
 import os
@@ -30,6 +33,7 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RULE = "=" * 72
 QUIET_SECONDS = 1.0  # how long honcho's output must pause before the secrets are shown
 QUIET_TIMEOUT = 20.0  # ... waiting at most this long after the web process answers
+KILLED = b"sending SIGKILL"  # what honcho says when a process outlived its grace period
 
 
 class Relay:
@@ -44,6 +48,8 @@ class Relay:
         self.out_fd = out_fd
         self.lock = threading.Lock()
         self.last_output = time.monotonic()
+        self.killed = False  # whether honcho had to SIGKILL a process
+        self._tail = b""
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -55,6 +61,9 @@ class Relay:
                 chunk = b""
             if not chunk:
                 break
+            seen = self._tail + chunk
+            self.killed = self.killed or KILLED in seen
+            self._tail = seen[-len(KILLED) :]
             self.write(chunk)
         os.close(self.read_fd)
 
@@ -198,4 +207,6 @@ class Command(BaseCommand):
 
         returncode = honcho.wait()
         relay.join()
+        if stopping:
+            returncode = 1 if relay.killed else 0
         sys.exit(returncode)
