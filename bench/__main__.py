@@ -54,6 +54,10 @@ SIZES = {
 
 def main(argv=None):
     args = _parse(argv)
+    # The cluster section has taken PostgreSQL and Redis from the environment (its options'
+    # defaults); the suites' servers run on the embedded defaults, and inherit this environment.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so cleanup runs on `kill` too
     suites = [SUITES[name] for name in args.suites]
     worker = any(suite.NEEDS_WORKER for suite in suites)
