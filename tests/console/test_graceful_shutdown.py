@@ -195,9 +195,12 @@ def test_an_open_websocket_is_closed_for_the_page_to_reconnect_when_the_server_s
     assert not FAILURES.search(log_since(server, offset)), log_since(server, offset)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_serve_stops_every_process_on_its_own(tmp_path, signum):
-    """`manage.py serve` (what `make run` runs) with the Procfile: web, two workers and beat."""
+def test_serve_stops_every_process_on_its_own(tmp_path):
+    """`manage.py serve` (what `make run` runs) with the Procfile: web, two workers and beat.
+
+    SIGTERM to its process group, as a process manager sends it. (A Ctrl-C reaches honcho as
+    SIGINT, which it passes on as SIGTERM too: test_first_start stops serve with SIGINT.)
+    """
     roost = Roost(tmp_path, postgres=suite_postgres())
     if roost.database is not None:
         roost.database.create()
@@ -219,7 +222,7 @@ def test_serve_stops_every_process_on_its_own(tmp_path, signum):
         )
         try:
             output = read_until_running(serve)
-            os.killpg(serve.pid, signum)  # its process group, as a terminal or a manager does
+            os.killpg(serve.pid, signal.SIGTERM)
             output += serve.stdout.read().decode(errors="replace")
             returncode = serve.wait(timeout=STOP_TIMEOUT)
         finally:
