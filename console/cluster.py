@@ -139,10 +139,14 @@ def web_command(procfile_web, socket):
     return shlex.join([*args, "--uds", str(socket), "--forwarded-allow-ips", "*"])
 
 
+def nginx_args(nginx, layout):
+    return [nginx, "-e", "stderr", "-p", f"{layout.directory}/", "-c", str(layout.nginx_conf)]
+
+
 def nginx_command(nginx, layout):
-    return shlex.join(
-        [nginx, "-e", "stderr", "-p", f"{layout.directory}/", "-c", str(layout.nginx_conf)]
-    )
+    """nginx under console.graceful_nginx, which stops it with SIGQUIT (graceful) on SIGTERM;
+    `python` is the virtual environment's, on the PATH like the other processes' commands."""
+    return shlex.join(["python", "-m", "console.graceful_nginx", *nginx_args(nginx, layout)])
 
 
 def processes(layout, nginx, procfile=PROCFILE):
@@ -226,7 +230,7 @@ def install_nginx(out):
 def check_nginx_conf(nginx, layout):
     """Let nginx check the generated configuration, so a mistake stops the start in one line."""
     result = subprocess.run(
-        [*shlex.split(nginx_command(nginx, layout)), "-t", "-q"],
+        [*nginx_args(nginx, layout), "-t", "-q"],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
