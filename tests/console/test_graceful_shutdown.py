@@ -206,6 +206,10 @@ def test_serve_stops_every_process_on_its_own(tmp_path):
         roost.database.create()
     try:
         roost.manage("migrate", "--noinput")
+        # A counter an earlier run left: counters start again from 0 at each start.
+        stale = roost.data_dir / "metrics" / "counter_999999.db"
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        stale.write_bytes(b"stale")
         port = free_port()
         env = {
             **roost.env,
@@ -234,6 +238,7 @@ def test_serve_stops_every_process_on_its_own(tmp_path):
         for process in ("web", "worker", "outbound", "beat"):
             assert f"{process}.1 stopped" in output
         assert not listening(port)
+        assert not stale.exists()
     finally:
         if roost.database is not None:
             roost.database.drop()

@@ -27,6 +27,7 @@ import urllib.request
 from django.core.management.base import BaseCommand
 from django.db import connections
 
+from console import metrics
 from console.management.commands.bootstrap import bootstrap, endpoint_for
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -159,6 +160,7 @@ class Command(BaseCommand):
         endpoint = endpoint_for(port)
         created = bootstrap(endpoint, self.stdout.write, self.style)
         connections.close_all()
+        metrics.reset_multiprocess_dir()  # counters start at 0, as for any restart
         self.stdout.write(f"Starting Roost on {endpoint}/ …")
         self.stdout.flush()
 
