@@ -297,7 +297,9 @@ def _measure(server, root, db, redis_pid, queues, clients, seconds):
         tree = _tree(root)
         readings[when] = {
             "roost": _cpu(tree),
-            "nginx": _cpu(pid for pid, (_, argv) in tree.items() if argv[0].startswith("nginx")),
+            "nginx": _cpu(
+                pid for pid, (_, argv) in tree.items() if "".join(argv[:1]).startswith("nginx")
+            ),
             "db": sum((db.backends_cpu() or {}).values()),
             "redis": pids_cpu_seconds([redis_pid]).get(redis_pid) if redis_pid else None,
             "host": host_cpu_seconds(),

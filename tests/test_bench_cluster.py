@@ -7,7 +7,11 @@ import threading
 from bench import cluster
 
 
-def test_cluster_section_is_skipped_in_one_line_without_postgresql_and_redis(capsys, tmp_path):
+def test_cluster_section_is_skipped_in_one_line_without_postgresql_and_redis(
+    capsys, monkeypatch, tmp_path
+):
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):  # the PostgreSQL leg's
+        monkeypatch.delenv(name, raising=False)
     parser = argparse.ArgumentParser()
     cluster.add_arguments(parser)
     args = parser.parse_args(
