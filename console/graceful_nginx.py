@@ -17,13 +17,14 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def _die_with_parent():
+def die_with_parent():
+    """In a child, before it runs: have the kernel send it SIGTERM when its parent dies."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run(command):
     """Run nginx (`command`) until it exits; return its exit status."""
-    nginx = subprocess.Popen(command, process_group=0, preexec_fn=_die_with_parent)
+    nginx = subprocess.Popen(command, process_group=0, preexec_fn=die_with_parent)
 
     def stop_gracefully(signum, frame):
         if nginx.poll() is None:

@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import struct
 import time
 from pathlib import Path
 
@@ -283,6 +284,8 @@ def read_files(directory):
             entries = MmapedDict.read_all_values_from_file(path)
         except FileNotFoundError:
             continue  # a live gauge's file, removed by its process as it exited
+        except (OSError, ValueError, struct.error):
+            continue  # a file its process is creating right now: counted at the next render
         for key, value, _timestamp, _position in entries:
             entry = (kind, key)
             totals[entry] = totals.get(entry, 0.0) + value

@@ -136,13 +136,15 @@ def _shared_fields(message_id, sequence_number, topic_arn, subject, body, publis
     return envelope
 
 
-@functools.lru_cache(maxsize=256)
+# Keyed on whole bodies (up to 256 KiB each): a message's subscribers are rendered back to back, so
+# a few entries keep the benefit without holding many large bodies in every process.
+@functools.lru_cache(maxsize=32)
 def _shared_text(*key):
     """The shared fields as JSON, without the closing brace, for notification_text to go on."""
     return json.dumps(_shared_fields(*key))[:-1]
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32)
 def _signature(body, message_id, subject, sent, topic_arn, version):
     """Sign once per message: every subscriber of a topic gets the same signed fields."""
     fields = {

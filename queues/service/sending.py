@@ -1,6 +1,7 @@
 """SendMessage and SendMessageBatch: each entry's checks, FIFO de-duplication, the insert; and
 the helpers receiving shares (batch ids, FIFO ids, retention, waking receivers)."""
 
+import functools
 import hashlib
 import re
 import uuid
@@ -226,7 +227,10 @@ def send_messages(queue, entries, sender_id="", batch=True):
         raise QueueDoesNotExist() from None
     _messages_arrived(queue.id)
     activity.count(queue.id, sent=len(prepared))
-    metrics.count(metrics.MESSAGES_SENT, queue.name, len(prepared))
+    # Once committed: a send inside a larger transaction (a Publish) may still be rolled back.
+    transaction.on_commit(
+        functools.partial(metrics.count, metrics.MESSAGES_SENT, queue.name, len(prepared))
+    )
     results = []
     for entry, _row, result in prepared:
         if batch:

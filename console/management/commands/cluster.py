@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from console import cluster, metrics
+from console import cluster, graceful_nginx, metrics
 from console.management.commands.bootstrap import bootstrap, endpoint_for
 from console.management.commands.serve import FORWARDED_SIGNALS, Relay, framed
 
@@ -143,6 +143,7 @@ class Command(BaseCommand):
             stderr=write_fd,
             stdin=subprocess.DEVNULL,
             process_group=0,
+            preexec_fn=graceful_nginx.die_with_parent,
         )
         os.close(write_fd)
         relay = Relay(read_fd, out_fd)
@@ -195,6 +196,11 @@ class Command(BaseCommand):
                 "the others were stopped."
             )
             return returncode or 1
+        if relay.killed:
+            self.stderr.write(
+                "make cluster: honcho had to kill a process that did not stop in time."
+            )
+            return 1
         self.stdout.write(f"Stopped every process in {time.monotonic() - stop_asked:.1f} s.")
         return 0
 
