@@ -144,7 +144,8 @@ def _shared_text(*key):
     return json.dumps(_shared_fields(*key))[:-1]
 
 
-@functools.lru_cache(maxsize=32)
+# A drain takes up to 200 deliveries, queue by queue: enough entries to sign each message once.
+@functools.lru_cache(maxsize=256)
 def _signature(body, message_id, subject, sent, topic_arn, version):
     """Sign once per message: every subscriber of a topic gets the same signed fields."""
     fields = {
