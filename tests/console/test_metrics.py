@@ -1,18 +1,19 @@
 """GET /metrics: Prometheus's text format, counters added up over every Roost process, depth
 gauges read at scrape time, the optional bearer token."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
-from asgiref.sync import async_to_sync
 from botocore.config import Config
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
@@ -273,7 +274,6 @@ def test_live_connections_count_open_websockets(monkeypatch):
     def live():
         return REGISTRY.get_sample_value("roost_live_connections")
 
-    @async_to_sync
     async def open_and_close():
         connection = WebsocketCommunicator(
             LiveConsumer.as_asgi(),
@@ -289,7 +289,7 @@ def test_live_connections_count_open_websockets(monkeypatch):
         await connection.disconnect()
         return before, during, live()
 
-    before, during, after = open_and_close()
+    before, during, after = in_own_event_loop(open_and_close)
 
     assert during == before + 1
     assert after == before
@@ -338,6 +338,13 @@ def test_summing_the_files_writes_what_prometheus_client_would(tmp_path):
     assert ours["roost_test_open"][2] == [("roost_test_open", (), 4.0)]
 
 
+def in_own_event_loop(async_function):
+    """Await async_function() on a thread and event loop of its own: async_to_sync refuses to run
+    where an earlier test in the session left an event loop marked running."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, async_function()).result()
+
+
 def families(text):
     """{name: (type, help, sorted samples)} of a scrape's text, as Prometheus parses it."""
     return {
@@ -364,14 +371,13 @@ def test_a_scrape_without_the_database_serves_the_counters_and_counts_the_error(
     monkeypatch.setattr(queue_depths, "depths_by_name", unreachable)
     errors = REGISTRY.get_sample_value("roost_scrape_errors_total", {"reason": "database"}) or 0
 
-    @async_to_sync
     async def get_metrics():
         transport = httpx.ASGITransport(app=metrics.router(None))
         async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
             return await client.get("/metrics")
 
-    first = get_metrics()
-    second = get_metrics()
+    first = in_own_event_loop(get_metrics)
+    second = in_own_event_loop(get_metrics)
 
     assert first.status_code == second.status_code == 200
     assert not any(name.startswith("roost_queue_") for name in families(second.text))
