@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench import cluster_load, report
+from bench import cluster_load, report, sqs_latency
 from bench.client import make_client
 from bench.console_data import Postgres, pids_cpu_seconds
 from bench.cpu import host_cpu_seconds
@@ -127,7 +127,7 @@ def section(args):
                     _say(f"{name}: long-poll wake across web processes, {rounds} rounds")
                     queue = _create_queues(front, "wake", 1)[0]
                     with _webs(sockets[:2]) as (first, second):
-                        wakes = cluster_load.wake_latencies(first, second, queue, rounds)
+                        wakes = sqs_latency.wake_latencies(first, queue, rounds, sending=second)
                     figures[name].update(
                         wake_p50=percentile(wakes, 50), wake_p95=percentile(wakes, 95)
                     )

@@ -1,5 +1,5 @@
-"""The cluster section's workloads: a timed batch load from client processes, and long polls
-woken from another web process."""
+"""The cluster section's workload: a timed batch load from client processes (the long-poll wake
+across web processes is bench.sqs_latency's, sending to the other process)."""
 
 import collections
 import contextlib
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from bench.client import make_client
 from bench.processes import as_worker
-from bench.sqs_latency import SETTLE_SECONDS, STEP_TIMEOUT, expect, receive_rounds
 from bench.sqs_throughput import BATCH, body
 
 RECEIVE_WAIT_SECONDS = 1
@@ -213,29 +212,3 @@ def _client(server, queue_urls, index, seconds, barrier, results):
         barrier.abort()  # so the parent stops waiting at the start line
         report = {"crash": traceback.format_exc()}
     results.put(report)
-
-
-def wake_latencies(receiving, sending, queue_url, rounds):
-    """Return, per round, ms from just before SendMessage through `sending` to the return of
-    a long poll held on `receiving` (two web processes), as bench.sqs_latency measures it on one."""
-    sqs = make_client("sqs", sending)
-    ours, theirs = _mp.Pipe()
-    receiver = _mp.Process(target=receive_rounds, args=(receiving, queue_url, rounds, theirs))
-    receiver.start()
-    samples = []
-    try:
-        for round_ in range(rounds):
-            expect(ours, "waiting")
-            time.sleep(SETTLE_SECONDS)  # the receiver's request reaches its server and waits
-            sent_at = time.time()
-            sqs.send_message(QueueUrl=queue_url, MessageBody=f"w-{round_}")
-            text, received_at = expect(ours, "received")
-            if text != f"w-{round_}":
-                raise RuntimeError(f"long poll round {round_} returned {text!r}")
-            samples.append((received_at - sent_at) * 1000)
-        receiver.join(timeout=STEP_TIMEOUT)
-    finally:
-        if receiver.is_alive():
-            receiver.terminate()
-            receiver.join(timeout=5)
-    return samples

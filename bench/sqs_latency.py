@@ -31,13 +31,14 @@ def send_latencies(server, queue_url, calls, time_cap):
     return samples
 
 
-def wake_latencies(server, queue_url, rounds):
+def wake_latencies(server, queue_url, rounds, sending=None):
     """Return, per round, ms from just before SendMessage to the blocked receiver's return.
 
     The receiver runs in its own process and timestamps with time.time() on the same machine,
-    so the figure includes the send call itself, as a real producer/consumer pair sees it.
+    so the figure includes the send call itself, as a real producer/consumer pair sees it. The
+    long poll is held on `server`; the send goes to `sending` (another web process) if given.
     """
-    sqs = make_client("sqs", server)
+    sqs = make_client("sqs", sending or server)
     ours, theirs = _mp.Pipe()
     receiver = _mp.Process(target=receive_rounds, args=(server, queue_url, rounds, theirs))
     receiver.start()
