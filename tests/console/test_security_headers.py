@@ -1,5 +1,6 @@
 """Every console page: a Content-Security-Policy without 'unsafe-inline', and no caching."""
 
+import os
 import re
 import runpy
 
@@ -120,6 +121,10 @@ def test_session_and_csrf_cookies_are_secure_behind_tls(environment, secure, tmp
     monkeypatch.setenv("ROOST_DATA_DIR", str(tmp_path))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+
+    # Settings point prometheus_client at their metrics directory through the environment: keep
+    # this process's (monkeypatch restores it), or later tests would read another directory.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
     # Settings are read from the environment once, at start-up: read them afresh.
     fresh = runpy.run_path(settings_module.__file__)
