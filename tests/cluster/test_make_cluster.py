@@ -144,7 +144,7 @@ def cluster_env(tmp_path_factory):
     databases of the module's own, a free port and a data directory."""
     import redis
 
-    database = PostgresDatabase(suite_postgres(), "_cluster")
+    database = PostgresDatabase(suite_postgres(), "_make_cluster")
     database.create()
     redis_urls = [redis_db(suite_redis(), db) for db in (BROKER_DB, CHANNELS_DB)]
     for url in redis_urls:

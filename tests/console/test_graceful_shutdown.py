@@ -201,7 +201,8 @@ def test_serve_stops_every_process_on_its_own(tmp_path):
     SIGTERM to its process group, as a process manager sends it. (A Ctrl-C reaches honcho as
     SIGINT, which it passes on as SIGTERM too: test_first_start stops serve with SIGINT.)
     """
-    roost = Roost(tmp_path, postgres=suite_postgres())
+    # A name of its own: the default one is the session roost's, whose database this would drop.
+    roost = Roost(tmp_path, "servestop", postgres=suite_postgres())
     if roost.database is not None:
         roost.database.create()
     try:
