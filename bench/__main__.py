@@ -8,7 +8,7 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 
-from bench import cluster, report, sns, sns_publish, sqs
+from bench import cluster, console_scale, report, sns, sns_publish, sqs
 from bench.servers import TARGETS, running
 
 BASELINE = "moto"
@@ -87,6 +87,13 @@ def main(argv=None):
         return 130
     except Exception as error:
         failures.append(f"cluster: {type(error).__name__}: {error}")
+    try:
+        failures += [f"console at scale: {problem}" for problem in console_scale.section(args)]
+    except KeyboardInterrupt:
+        print("interrupted; Roost stopped (the console's database is kept)", file=sys.stderr)
+        return 130
+    except Exception as error:
+        failures.append(f"console at scale: {type(error).__name__}: {error}")
     for line in notes:
         print(f"note: {line}")
     for line in failures:
@@ -126,6 +133,7 @@ def _parse(argv):
     parser.add_argument("--consumers", type=_positive, default=2, help="receiving processes")
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     cluster.add_arguments(parser)
+    console_scale.add_arguments(parser)
     return parser.parse_args(argv)
 
 
