@@ -6,6 +6,8 @@ Chromium is the one the browser tests drive (tests/browser/conftest.py), through
 
 import contextlib
 
+USABLE_TIMEOUT_MS = 30_000
+
 # Installed in every page before its own scripts: long tasks, live messages received, and the
 # queue rows live updates changed, counted from `window.__bench.from` on.
 _WATCH = """
@@ -80,14 +82,19 @@ def logged_in(base_url, username, password):
             browser.close()
 
 
-def time_until_usable(context, path, name):
-    """Ms from navigation start until typing `name` in the filter shows only its match."""
+def time_until_usable(context, path, name, timeout_ms=USABLE_TIMEOUT_MS):
+    """Ms from navigation start until typing `name` in the filter shows only its match; None
+    when that takes longer than `timeout_ms`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
     page = context.new_page()
     try:
         page.goto(path, wait_until="commit")
-        page.locator("#name-filter").fill(name)
-        answered = page.wait_for_function(_ANSWERED, arg=name, polling="raf")
+        page.locator("#name-filter").fill(name, timeout=timeout_ms)
+        answered = page.wait_for_function(_ANSWERED, arg=name, polling="raf", timeout=timeout_ms)
         return answered.json_value()
+    except PlaywrightTimeout:
+        return None
     finally:
         page.close()
 
