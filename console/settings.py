@@ -62,6 +62,9 @@ ROOST_METRICS_TOKEN = env_str("ROOST_METRICS_TOKEN") or None
 # A web process renders /metrics at most once per this many seconds; scrapes in between get that
 # answer (at 10,000 queues a render takes a second of CPU: docs/metrics.md).
 ROOST_METRICS_CACHE_SECONDS = env_int("ROOST_METRICS_CACHE_SECONDS", 5, 0, 300)
+# Purging or deleting a queue holding more than this many messages from the console asks the
+# operator to type the queue's name; 0 asks whenever the queue holds any.
+ROOST_CONSOLE_CONFIRM_BY_NAME_ABOVE = env_int("ROOST_CONSOLE_CONFIRM_BY_NAME_ABOVE", 100, 0)
 
 INSTALLED_APPS = [
     "daphne",

@@ -18,6 +18,7 @@ queue_patterns = [
     path("send", queues.send_message, name="send-message"),
     path("messages/<int:message_id>/delete", queues.delete_message, name="delete-message"),
     path("purge", queues.purge, name="purge"),
+    path("delete", queues.delete_queue, name="delete-queue"),
     path("redrive", queues.start_move_task, name="start-move-task"),
     path("redrive/selected", queues.redrive_selected, name="redrive-selected"),
     path("move-tasks", queues.move_tasks_region, name="move-tasks"),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aws_protocol.errors import RoostError
 from console import charts
+from console.forms.confirm import ConfirmByNameForm
 from console.forms.queues import (
     EDITABLE_BY_NAME,
     AttributeForm,
@@ -34,6 +35,7 @@ from queues.depths import EMPTY, queue_stats
 from queues.models import MessageMoveTask, Queue
 
 TEMPLATE = "console/queue.html"
+CONFIRM_TEMPLATE = "console/queues/confirm.html"
 CHART_TEMPLATE = "console/queues/_chart.html"
 MOVE_TASKS_SHOWN = 10
 # Cursors of the pages before this one, so "Previous" works; the oldest are dropped past this.
@@ -365,15 +367,33 @@ def delete_message(request, name, message_id):
     )
 
 
+def _confirmation(request, queue, dialog, form, **context):
+    """Ask before destroying (GET), or again when the typed name was refused (POST, 422): the
+    `dialog` partial for htmx, a page of its own else."""
+    context = {"queue": queue, "stats": form.stats, "confirm_form": form, **context}
+    status = 422 if form.is_bound else 200
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#{dialog}", context, status=status)
+    context |= {"nav": "overview", "dialog": f"{TEMPLATE}#{dialog}"}
+    return render(request, CONFIRM_TEMPLATE, context, status=status)
+
+
+def _confirm_form(request, queue):
+    """The typed-name check for the queue's depth now, bound to the answer on a POST; the
+    depth rides along as `form.stats`."""
+    stats = queue_stats([queue.pk]).get(queue.pk, EMPTY)
+    form = ConfirmByNameForm(queue, stats.total, request.POST if request.method == "POST" else None)
+    form.stats = stats
+    return form
+
+
 @operator_required
 def purge(request, name):
     """Ask (GET: a dialog naming the queue and its depth), then delete every message (POST)."""
     queue = _queue_or_404(name)
-    if request.method != "POST":
-        context = {"queue": queue, **_stats_context(queue, _is_dead_letter_queue(queue))}
-        if request.htmx:
-            return render(request, f"{TEMPLATE}#purge-dialog", context)
-        return render(request, "console/purge_confirm.html", {**context, "nav": "overview"})
+    form = _confirm_form(request, queue)
+    if not (form.is_bound and form.is_valid()):
+        return _confirmation(request, queue, "purge-dialog", form)
     url = _page_url(queue)
 
     def purged(deleted):
@@ -381,6 +401,26 @@ def purge(request, name):
         return responses.done(request, message, url, events=[QUEUE_CHANGED, MESSAGES_CHANGED])
 
     return responses.run_action(request, lambda: service.purge_queue(queue), purged, back=url)
+
+
+@operator_required
+def delete_queue(request, name):
+    """Ask (GET: a dialog naming the queue, its depth and the queues it is the dead-letter queue
+    of), then delete it with its messages, as DeleteQueue does (POST), and go to the overview."""
+    queue = _queue_or_404(name)
+    form = _confirm_form(request, queue)
+    if not (form.is_bound and form.is_valid()):
+        sources = list(Queue.objects.filter(dead_letter_queue=queue).order_by("name"))
+        return _confirmation(request, queue, "delete-dialog", form, sources=sources)
+    total = form.stats.total
+    message = f"Deleted queue {queue.name} and its {total:,} message{'' if total == 1 else 's'}."
+
+    def deleted(_):
+        return responses.go_to(request, reverse("console:overview"), message)
+
+    return responses.run_action(
+        request, lambda: service.delete_queue(queue), deleted, back=_page_url(queue)
+    )
 
 
 # Redrive

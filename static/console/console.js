@@ -111,17 +111,21 @@
   document.addEventListener("htmx:oobAfterSwap", tick);
 
   // The dialog: htmx puts a confirmation into #dialog; show it, close it after its request.
+  // Confirmations focus Cancel, so Enter never destroys; Escape closes (the <dialog> does that).
 
   var dialog = document.getElementById("dialog");
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (dialog && event.detail.target === dialog && !dialog.open) {
-      dialog.showModal();
-      var first = dialog.querySelector("[autofocus], button, a, input");
-      if (first) first.focus();
-    }
+    if (!dialog || event.detail.target !== dialog) return;
+    if (!dialog.open) dialog.showModal();
+    // A refused answer (422) brings the form back with the error beside its field: focus it.
+    var first = dialog.querySelector('[aria-invalid="true"], [autofocus], button, a, input');
+    if (first) first.focus();
+    dialog.querySelectorAll("[data-confirm-name]").forEach(checkTypedName);
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (dialog && dialog.open && dialog.contains(event.detail.elt) && event.detail.requestConfig.verb !== "get") {
+    // The form may have been swapped out: htmx then fires this on the dialog itself.
+    if (dialog && dialog.open && dialog.contains(event.target) &&
+        event.detail.requestConfig.verb !== "get" && event.detail.xhr.status !== 422) {
       dialog.close();
     }
   });
@@ -135,6 +139,52 @@
   if (dialog) {
     dialog.addEventListener("close", function () { dialog.replaceChildren(); });
   }
+
+  // hx-confirm asks in the dialog too, with Cancel focused, not with window.confirm (whose OK
+  // has the focus). Confirming sends the request htmx held back.
+  document.addEventListener("htmx:confirm", function (event) {
+    var question = event.detail.question;
+    if (!question || !dialog || dialog.open) return;
+    event.preventDefault();
+    var elt = event.detail.elt;
+    var submit = (elt.matches("form") && elt.querySelector('[type="submit"]')) || elt;
+    var title = document.createElement("h2");
+    title.id = "dialog-title";
+    title.textContent = question;
+    var confirm = document.createElement("button");
+    confirm.type = "button";
+    confirm.className = "button button-danger";
+    confirm.textContent = submit.getAttribute("aria-label") || submit.textContent.trim();
+    confirm.addEventListener("click", function () {
+      dialog.close();
+      event.detail.issueRequest(true);
+    });
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "button";
+    cancel.textContent = "Cancel";
+    cancel.setAttribute("data-close-dialog", "");
+    var actions = document.createElement("div");
+    actions.className = "actions";
+    actions.append(confirm, cancel);
+    var box = document.createElement("div");
+    box.className = "confirm";
+    box.append(title, actions);
+    dialog.replaceChildren(box);
+    dialog.showModal();
+    cancel.focus();
+  });
+
+  // A typed-name confirmation (data-confirm-name): the form submits only once the name matches;
+  // the server checks it again.
+  function checkTypedName(input) {
+    var name = input.getAttribute("data-confirm-name");
+    input.setCustomValidity(input.value === name ? "" : "Type " + name + " exactly to confirm.");
+  }
+  document.querySelectorAll("[data-confirm-name]").forEach(checkTypedName);
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-confirm-name]")) checkTypedName(event.target);
+  });
 
   // Forms: another attribute row; select all messages; Ctrl/Cmd+Enter sends.
 

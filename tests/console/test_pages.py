@@ -19,6 +19,7 @@ BUTTONS = [
     "Create topic",
     "Send message",
     "Purge messages…",
+    "Delete queue…",
     "Delete",
     "Edit",
     "Add tag",
@@ -38,6 +39,7 @@ ACTIONS = [
     ("/queues/orders/tags/remove", {"key": "env"}),
     ("/queues/orders/send", {"body": "hello"}),
     ("/queues/orders/purge", {}),
+    ("/queues/orders/delete", {}),
     ("/queues/orders-dlq/redrive", {}),
     ("/queues/orders-dlq/redrive/selected", {"message": "1"}),
     ("/queues/orders-dlq/move-tasks/cancel", {"task_handle": "x"}),
@@ -136,6 +138,7 @@ def test_read_only_users_are_refused_every_action(world, viewer_client, path, da
 def test_read_only_users_cannot_open_edit_forms(world, viewer_client):
     assert viewer_client.get("/queues/orders/attributes/VisibilityTimeout/edit").status_code == 403
     assert viewer_client.get("/queues/orders/purge").status_code == 403
+    assert viewer_client.get("/queues/orders/delete").status_code == 403
 
 
 def test_actions_refuse_get(world, operator_client):
