@@ -160,17 +160,25 @@ def create_queue(request):
 @require_POST
 @operator_required
 def create_topic(request):
-    """Create a topic from the form; the topic list is answered with it."""
+    """Create a topic from the form and go to its page; errors show beside their fields."""
     form = CreateTopicForm(request.POST)
 
-    def created(topic):
-        response = render(request, f"{TEMPLATE}#topics", _topics_context(CreateTopicForm()))
-        url = reverse("console:overview")
-        return responses.done(request, f"Created topic {topic.name}.", url, response)
+    def create():
+        existed = Topic.objects.filter(name=form.topic_name()).exists()
+        return topics_service.create_topic(form.topic_name(), form.attributes()), existed
+
+    def created(result):
+        topic, existed = result
+        message = (
+            f"Topic {topic.name} already existed with these settings."
+            if existed
+            else f"Created topic {topic.name}."
+        )
+        return responses.go_to(request, reverse("console:topic", args=[topic.name]), message)
 
     return responses.run_action(
         request,
-        lambda: topics_service.create_topic(form.topic_name(), form.attributes()),
+        create,
         created,
         form=form,
         again=lambda: _again(request, "topics", _topics_context(form), topic_form=form),

@@ -55,7 +55,7 @@ def topic_name():
     return f"b-{uuid.uuid4().hex[:8]}"
 
 
-def test_topic_created_from_the_overview_form_is_listed(operator_page, topic_name):
+def test_topic_created_from_the_overview_form_opens_its_page(operator_page, topic_name):
     page = operator_page
     page.goto("/")
     page.locator("summary", has_text="Create topic").click()
@@ -63,9 +63,9 @@ def test_topic_created_from_the_overview_form_is_listed(operator_page, topic_nam
     form.get_by_label("Name").fill(topic_name)
     form.get_by_role("button", name="Create topic").click()
 
-    expect(toast(page, f"Created topic {topic_name}.")).to_be_visible()
-    page.locator("#topics").get_by_role("link", name=topic_name, exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/topics/{topic_name}/$"))
     expect(page.get_by_role("heading", name=topic_name, level=1)).to_be_visible()
+    expect(toast(page, f"Created topic {topic_name}.")).to_be_visible()
     expect(page.get_by_text("No subscriptions yet")).to_be_visible()
 
 

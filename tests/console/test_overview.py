@@ -1,7 +1,5 @@
 """The overview: queues and topics with their numbers, the name filter, creating both."""
 
-import json
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -163,14 +161,24 @@ def test_an_invalid_queue_name_is_shown_beside_the_name(operator_client):
     assert "Can only include alphanumeric characters" in field[: field.index("</div>")]
 
 
-def test_an_operator_creates_a_topic(operator_client, htmx_headers):
+def test_an_operator_creates_a_topic_and_goes_to_its_page(operator_client, htmx_headers):
     response = operator_client.post("/topics/new", {"name": "events"}, headers=htmx_headers)
     assert response.status_code == 200
-    assert "Created topic events." in json.loads(response["HX-Trigger"])["toast"]["message"]
-    assert response.content.decode().lstrip().startswith('<section id="topics"')
+    assert response["HX-Redirect"] == "/topics/events/"
     assert Topic.objects.filter(name="events", fifo_topic=False).exists()
-    operator_client.post("/topics/new", {"name": "ordered", "fifo": "on"})
+    page = operator_client.get("/topics/events/").content.decode()
+    assert "Created topic events." in page  # the toast, shown after the redirect
+    response = operator_client.post("/topics/new", {"name": "ordered", "fifo": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == "/topics/ordered.fifo/"
     assert Topic.objects.get(name="ordered.fifo").fifo_topic
+
+
+def test_creating_a_topic_that_exists_with_the_same_settings_goes_to_it(operator_client):
+    topics_service.create_topic("events")
+    response = operator_client.post("/topics/new", {"name": "events"}, follow=True)
+    assert response.redirect_chain == [("/topics/events/", 302)]
+    assert "Topic events already existed with these settings." in response.content.decode()
 
 
 def test_topic_creation_errors_show_beside_the_name(operator_client, htmx_headers):
