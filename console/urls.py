@@ -5,7 +5,7 @@ from django.urls import include, path
 from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
-from console.views import access_keys, overview, queues, topics
+from console.views import access_keys, messages, overview, queues, topics
 from queues.wire import localstack
 
 queue_patterns = [
@@ -17,6 +17,10 @@ queue_patterns = [
     path("tags/remove", queues.remove_tag, name="remove-tag"),
     path("send", queues.send_message, name="send-message"),
     path("messages/<int:message_id>/delete", queues.delete_message, name="delete-message"),
+    path("messages/delete", messages.delete_messages, name="delete-messages"),
+    path("messages/<str:message_id>/", messages.message_page, name="message"),
+    path("messages/<str:message_id>/body", messages.message_body, name="message-body"),
+    path("messages/<str:message_id>/delete", messages.delete_one, name="delete-one-message"),
     path("purge", queues.purge, name="purge"),
     path("delete", queues.delete_queue, name="delete-queue"),
     path("redrive", queues.start_move_task, name="start-move-task"),

@@ -11,12 +11,14 @@ import base64
 import json
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import StrIndex
 
 from queues.errors import InvalidParameterValue
 from queues.message_attributes import decode_attributes
 from queues.models import Message, Queue, now_ms
-from queues.service import retention_cutoff
+from queues.service.queues import queue_depths
+from queues.service.sending import retention_cutoff
 
 STATES = ("visible", "in_flight", "delayed")
 MAX_LIMIT = 1000
@@ -74,11 +76,37 @@ def message_state(visible_at, receive_count, now):
     return "in_flight" if receive_count else "delayed"
 
 
-def peek_messages(
+def peek_messages(queue, *, cursor=None, limit=50, **filters):
+    """Return (messages, next cursor or None): one page of the queue's unexpired messages.
+
+    `filters` are those of `matching`.
+    """
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidParameterValue(
+            f"Value {limit} for parameter limit is invalid. Reason: Must be between 1 and "
+            f"{MAX_LIMIT}."
+        )
+    now = now_ms()
+    messages, checks = matching(queue, now, **filters)
+    messages = messages.order_by("sent_at", "id").values(*_FIELDS)
+
+    found = _collect(messages, oldest_kept(queue, now), _parse_cursor(cursor), limit, checks)
+    page = found[:limit]
+    sources = _source_names(page)
+    peeked = [_peeked(queue, row, now, sources) for row in page]
+    next_cursor = peeked[-1].cursor if len(found) > limit else None
+    return peeked, next_cursor
+
+
+def oldest_kept(queue, now):
+    """The send time (ms) of the oldest message not yet past the queue's retention."""
+    return retention_cutoff(queue, now) + 1
+
+
+def matching(
     queue,
+    now,
     *,
-    cursor=None,
-    limit=50,
     states=STATES,
     body_contains=None,
     attribute=None,
@@ -86,16 +114,12 @@ def peek_messages(
     older_than_seconds=None,
     group_id=None,
 ):
-    """Return (messages, next cursor or None): one page of the queue's unexpired messages.
+    """(queryset, checks): the queue's messages the filters narrow to, and the checks in Python
+    each row (with its "attributes") must also pass. Expired messages are not excluded here.
 
     `attribute` is a message attribute name, or `name=value` to match its string (or base64)
     value too; `body_contains` is a case-sensitive substring.
     """
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameterValue(
-            f"Value {limit} for parameter limit is invalid. Reason: Must be between 1 and "
-            f"{MAX_LIMIT}."
-        )
     states = set(states or STATES)
     unknown = states - set(STATES)
     if unknown:
@@ -112,8 +136,6 @@ def peek_messages(
                 f"Value {value} for parameter {name} is invalid. Reason: Must be 0 or more."
             )
 
-    now = now_ms()
-    oldest = retention_cutoff(queue, now) + 1  # older messages have expired
     messages = Message.objects.filter(queue_id=queue.id)
     if states != set(STATES):
         messages = messages.filter(_states_condition(states, now))
@@ -125,23 +147,82 @@ def peek_messages(
         messages = messages.filter(group_id=group_id)
     checks = []
     if body_contains:
-        # On SQLite LIKE ignores ASCII case: the database narrows, Python decides.
-        messages = messages.filter(body__contains=body_contains)
-        checks.append(lambda row: body_contains in row["body"])
+        # INSTR / STRPOS: case-sensitive on both databases, where SQLite's LIKE ignores case.
+        messages = messages.annotate(body_at=StrIndex("body", Value(body_contains))).filter(
+            body_at__gt=0
+        )
     if attribute:
         name, has_value, value = attribute.partition("=")
         messages = messages.filter(attributes__contains=json.dumps(name, ensure_ascii=False))
         if has_value:
             messages = messages.filter(attributes__contains=json.dumps(value, ensure_ascii=False))
         checks.append(lambda row: _has_attribute(row, name, value if has_value else None))
-    messages = messages.order_by("sent_at", "id").values(*_FIELDS)
+    return messages, checks
 
-    found = _collect(messages, oldest, _parse_cursor(cursor), limit, checks)
-    page = found[:limit]
-    sources = _source_names(page)
-    peeked = [_peeked(queue, row, now, sources) for row in page]
-    next_cursor = peeked[-1].cursor if len(found) > limit else None
-    return peeked, next_cursor
+
+_NARROWING = ("body_contains", "attribute", "min_receive_count", "older_than_seconds", "group_id")
+
+# Counting a filtered queue stops here, so a count costs at most this many rows.
+COUNT_CAP = 10_000
+# Rows the attribute filter's Python check reads at most while counting.
+COUNT_SCAN_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class MessageCount:
+    """How many messages match: `number` exactly, or, when `exact` is false, at least that many
+    (`capped`: counting stopped at COUNT_CAP)."""
+
+    number: int
+    exact: bool = True
+    capped: bool = False
+
+
+def count_messages(queue, **filters):
+    """How many of the queue's unexpired messages match the filters (those of `matching`).
+
+    Without filters, or by state alone, the depth counts give it from the receive claim's index
+    (queues.service.queue_depths), whatever the queue's size. Other filters count at most
+    COUNT_CAP matches, so a count never reads more than a page of that many rows would.
+    """
+    now = now_ms()
+    messages, checks = matching(queue, now, **filters)
+    states = set(filters.get("states") or STATES)
+    if not any(filters.get(name) not in (None, "") for name in _NARROWING):
+        visible, in_flight, delayed, _ = queue_depths([queue.id]).get(queue.id, (0, 0, 0, None))
+        by_state = {"visible": visible, "in_flight": in_flight, "delayed": delayed}
+        return MessageCount(sum(by_state[state] for state in states))
+    messages = messages.filter(sent_at__gte=oldest_kept(queue, now))
+    if not checks:
+        found = messages.order_by().values("id")[: COUNT_CAP + 1].count()
+        if found > COUNT_CAP:
+            return MessageCount(COUNT_CAP, exact=False, capped=True)
+        return MessageCount(found)
+    found = scanned = 0
+    for row in messages.order_by().values("attributes")[:COUNT_SCAN_LIMIT].iterator(1000):
+        scanned += 1
+        if all(check(row) for check in checks):
+            found += 1
+            if found > COUNT_CAP:
+                return MessageCount(COUNT_CAP, exact=False, capped=True)
+    return MessageCount(found, exact=scanned < COUNT_SCAN_LIMIT)
+
+
+def find_message(queue, message_id, pk=None):
+    """The queue's unexpired message with this MessageId, as a PeekedMessage, or None.
+
+    With `pk` (the database id the explorer links with) it is one primary-key probe; without
+    it the lookup reads through the queue's messages, as the table keeps no MessageId index.
+    """
+    now = now_ms()
+    messages = Message.objects.filter(
+        queue_id=queue.id, message_id=message_id, sent_at__gte=oldest_kept(queue, now)
+    ).order_by()
+    rows = list(messages.filter(pk=pk).values(*_FIELDS)) if pk is not None else []
+    rows = rows or list(messages.values(*_FIELDS)[:1])
+    if not rows:
+        return None
+    return _peeked(queue, rows[0], now, _source_names(rows))
 
 
 def _states_condition(states, now):
@@ -166,7 +247,7 @@ def _parse_cursor(cursor):
         raise InvalidParameterValue(f"The cursor {cursor!r} is not valid.") from None
 
 
-def _after(messages, oldest, position):
+def after(messages, oldest, position):
     """Messages sent since `oldest` and after `position`, as one lower bound on sent_at.
 
     One bound, not two: given both `sent_at > cutoff` and `sent_at >= cursor`, SQLite seeks by
@@ -182,7 +263,7 @@ def _collect(messages, oldest, position, limit, checks):
     """Up to limit + 1 rows passing the checks (the extra one says whether more follow)."""
     found = []
     while True:
-        rows = list(_after(messages, oldest, position)[: limit + 1])
+        rows = list(after(messages, oldest, position)[: limit + 1])
         for row in rows:
             if all(check(row) for check in checks):
                 found.append(row)

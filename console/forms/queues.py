@@ -357,6 +357,13 @@ class PeekFilterForm(forms.Form):
             "group_id": data.get("group") or None,
         }
 
+    def filters(self):
+        """The filters alone (peek_arguments without the page size): queues.peek.matching's
+        keywords, which also count and delete what the explorer shows."""
+        arguments = self.peek_arguments()
+        del arguments["limit"]
+        return arguments
+
     def is_filtered(self):
         arguments = self.peek_arguments()
         return any(

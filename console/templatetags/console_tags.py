@@ -135,6 +135,33 @@ def is_cut(text):
     return len(text) > BODY_PREVIEW_CHARS
 
 
+# The message table shows this much of a body's first line.
+FIRST_LINE_CHARS = 120
+
+
+@register.filter
+def first_line(body):
+    """The body's first non-blank line, cut to FIRST_LINE_CHARS characters."""
+    line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return line if len(line) <= FIRST_LINE_CHARS else line[: FIRST_LINE_CHARS - 1] + "…"
+
+
+@register.filter
+def thousands(number):
+    """1234 -> "1,234"."""
+    return f"{int(number):,}"
+
+
+@register.filter
+def message_count(count):
+    """A queues.peek.MessageCount as people read it: "1,234", "more than 10,000", "at least 12"."""
+    if count is None:
+        return "—"
+    if count.capped:
+        return f"more than {count.number:,}"
+    return f"{count.number:,}" if count.exact else f"at least {count.number:,}"
+
+
 @register.filter
 def attribute_text(attribute):
     """A message attribute's value as text (binary values in base64)."""

@@ -96,39 +96,65 @@ def _attribute_rows(queue, editing=None):
 
 
 def _explore(request, queue):
-    """One page of the message explorer for the request's filters and cursor."""
+    """One page of the message explorer for the request's filters and cursor, with the count of
+    messages matching and where this page stands among them."""
     form = PeekFilterForm(_filter_data(request))
     cursor = request.GET.get("cursor", "")
     trail = [part for part in request.GET.get("trail", "").split(",") if part]
-    messages, next_cursor, error = [], None, None
+    page_number = _page_number(request, trail)
+    messages, next_cursor, error, count = [], None, None, None
     if not form.is_bound or form.is_valid():
         try:
             messages, next_cursor = peek.peek_messages(
                 queue, cursor=cursor or None, **form.peek_arguments()
             )
+            count = peek.count_messages(queue, **form.filters())
         except RoostError as refusal:
             error = refusal.message
+    limit = form.peek_arguments()["limit"] if not form.is_bound or form.is_valid() else 25
 
-    def url(cursor, trail):
-        query = _query(request, cursor, trail)
+    def url(cursor, trail, page):
+        query = _query(request, cursor, trail, page)
         return f"{_page_url(queue)}?{query}" if query else _page_url(queue)
 
+    first = (page_number - 1) * limit + 1
     explorer = {
         "form": form,
         "messages": messages,
         "error": error,
-        "page_number": len(trail) + 1,
-        "url": url(cursor, trail),
-        "first_url": url("", []) if cursor else None,
+        "count": count,
+        "first": first,
+        "last": first + len(messages) - 1,
+        "page_number": page_number,
+        "url": url(cursor, trail, page_number),
+        "first_url": url("", [], 1) if cursor else None,
         "previous_url": None,
         "next_url": None,
+        # The filters as query pairs, for the "delete all matching" form to carry.
+        "filter_params": [
+            (name, value)
+            for name in PeekFilterForm.base_fields
+            if name != "limit"
+            for value in request.GET.getlist(name)
+        ],
+        # The table's columns, so an expanded row spans them all.
+        "columns": 7 + is_operator(request.user) + queue.is_fifo,
     }
     if trail:
         previous = "" if trail[-1] == FIRST_PAGE else trail[-1]
-        explorer["previous_url"] = url(previous, trail[:-1])
+        explorer["previous_url"] = url(previous, trail[:-1], page_number - 1)
     if next_cursor:
-        explorer["next_url"] = url(next_cursor, [*trail, cursor or FIRST_PAGE][-TRAIL_LENGTH:])
+        explorer["next_url"] = url(
+            next_cursor, [*trail, cursor or FIRST_PAGE][-TRAIL_LENGTH:], page_number + 1
+        )
     return explorer
+
+
+def _page_number(request, trail):
+    """The page's number: the URL's `page`, else counted from the trail (which forgets pages
+    past TRAIL_LENGTH)."""
+    page = request.GET.get("page", "")
+    return int(page) if page.isdigit() and 0 < int(page) < 10**9 else len(trail) + 1
 
 
 def _filter_data(request):
@@ -137,15 +163,25 @@ def _filter_data(request):
     return request.GET if names & set(request.GET) else None
 
 
-def _query(request, cursor, trail):
+def _query(request, cursor, trail, page):
     params = request.GET.copy()
-    for name in ("cursor", "trail"):
+    for name in ("cursor", "trail", "page"):
         params.pop(name, None)
     if cursor:
         params["cursor"] = cursor
     if trail:
         params["trail"] = ",".join(trail)
+    if page > 1:
+        params["page"] = str(page)
     return params.urlencode()
+
+
+def _selection_form(operator, is_dead_letter_queue):
+    """The form the explorer's checkboxes belong to: the redrive form on a dead-letter queue
+    (so "Redrive selected" works without JavaScript), else the delete-selected form."""
+    if not operator:
+        return None
+    return "redrive-form" if is_dead_letter_queue else "message-selection"
 
 
 def _page_context(request, queue, **overrides):
@@ -161,7 +197,7 @@ def _page_context(request, queue, **overrides):
         "sources": list(Queue.objects.filter(dead_letter_queue=queue).order_by("name")),
         "attribute_rows": _attribute_rows(queue, overrides.pop("editing", None)),
         "explorer": _explore(request, queue),
-        "can_select": operator and is_dead_letter_queue,
+        "selection_form": _selection_form(operator, is_dead_letter_queue),
         **_stats_context(queue, is_dead_letter_queue),
         **_move_tasks_context(queue, operator, is_dead_letter_queue),
         "chart": charts.queue_chart(queue.id),
@@ -197,11 +233,12 @@ def queue_page(request, name):
     """The queue's page; htmx requests (explorer filters and paging) get the explorer alone."""
     queue = _queue_or_404(name)
     if request.htmx and not request.htmx.boosted:
+        operator = is_operator(request.user)
         context = {
             "queue": queue,
             "explorer": _explore(request, queue),
-            "is_operator": is_operator(request.user),
-            "can_select": is_operator(request.user) and _is_dead_letter_queue(queue),
+            "is_operator": operator,
+            "selection_form": _selection_form(operator, _is_dead_letter_queue(queue)),
         }
         return render(request, f"{TEMPLATE}#message-page", context)
     return render(request, TEMPLATE, _page_context(request, queue))

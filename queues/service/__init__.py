@@ -15,7 +15,8 @@ live in its modules, by job:
 - receiving: ReceiveMessage (dead-lettering on the way, FIFO receive-attempt retries),
   DeleteMessage(Batch), ChangeMessageVisibility(Batch).
 - redrive: message move tasks and the worker's step loop.
-- chosen_messages: the console's actions on messages chosen by id (delete, redrive).
+- chosen_messages: the console's actions on chosen messages (delete by id or by the explorer's
+  filters, redrive).
 - housekeeping: PurgeQueue in steps, emptying a queue before its deletion, the retention sweep.
 
 Each module imports only lower ones: lookup < sending, tags < housekeeping, receiving, redrive <
@@ -25,7 +26,10 @@ queues, chosen_messages.
 # Errors some callers take from here (queues.service used to import them itself).
 from queues.errors import QueueDeletedRecently, UnsupportedOperation
 from queues.service.chosen_messages import (
+    delete_matching_messages,
     delete_message_by_id,
+    delete_messages_by_id,
+    newest_message_id,
     redrive_messages,
 )
 from queues.service.housekeeping import (
@@ -122,7 +126,9 @@ __all__ = [
     "change_message_visibility",
     "create_queue",
     "delete_message",
+    "delete_matching_messages",
     "delete_message_by_id",
+    "delete_messages_by_id",
     "delete_messages",
     "delete_messages_in_batches",
     "delete_queue",
@@ -136,6 +142,7 @@ __all__ = [
     "list_queues",
     "long_poll_seconds",
     "move_messages_step",
+    "newest_message_id",
     "purge_queue",
     "queue_cache",
     "queue_depth",

@@ -1,9 +1,12 @@
-"""Acting on chosen messages without a receipt (the console): delete one, or redrive some of a
-dead-letter queue's now."""
+"""Acting on chosen messages without a receipt (the console): delete one, some, or all that match
+the explorer's filters, or redrive some of a dead-letter queue's now."""
 
-from django.db import transaction
+import time
 
-from queues import metrics
+from django.db import connection, transaction
+from django.db.models import Max
+
+from queues import message_sql, metrics, peek
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
 from queues.models import Message, Queue, now_ms
 from queues.service.redrive import _check_redrive_queues, _redrive
@@ -20,6 +23,59 @@ def delete_message_by_id(queue, message_id):
     deleted, _ = Message.objects.filter(pk=message_id, queue_id=queue.id).delete()
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     return deleted > 0
+
+
+def delete_messages_by_id(queue, message_ids):
+    """Delete these messages of the queue, whatever their state; return how many were still there.
+
+    A batch of ids per statement, each committing on its own, so a long list never holds one
+    long lock.
+    """
+    message_ids = sorted(set(message_ids))
+    if not message_ids:
+        raise MissingParameter("Choose at least one message to delete.")
+    deleted = 0
+    for start in range(0, len(message_ids), message_sql.DELETE_BATCH):
+        batch = message_ids[start : start + message_sql.DELETE_BATCH]
+        deleted += Message.objects.filter(queue_id=queue.id, pk__in=batch).delete()[0]
+    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    return deleted
+
+
+def newest_message_id():
+    """The highest message id handed out so far: a horizon for `delete_matching_messages`."""
+    return Message.objects.aggregate(top=Max("id"))["top"] or 0
+
+
+def delete_matching_messages(queue, filters, up_to_id):
+    """Delete the queue's messages that match the explorer's `filters` (queues.peek.matching's
+    keywords) and have ids up to `up_to_id`; return how many.
+
+    `up_to_id` (newest_message_id() when the operator was shown the count) spares messages sent
+    since. The walk goes oldest first along the (queue, sent_at, id) index, a batch at a time,
+    each batch's delete its own short statement, continuing after the last key it read: like a
+    purge, it never locks the queue for long nor walks again over rows it deleted. On SQLite it
+    pauses between batches as long as a batch took, so other writers get the write lock.
+    """
+    now = now_ms()
+    messages, checks = peek.matching(queue, now, **filters)
+    columns = ("id", "sent_at", "attributes") if checks else ("id", "sent_at")
+    messages = messages.filter(id__lte=up_to_id).order_by("sent_at", "id").values(*columns)
+    oldest = peek.oldest_kept(queue, now)
+    position, deleted = None, 0
+    while True:
+        started = time.monotonic()
+        rows = list(peek.after(messages, oldest, position)[: message_sql.DELETE_BATCH])
+        ids = [row["id"] for row in rows if all(check(row) for check in checks)]
+        if ids:
+            deleted += Message.objects.filter(queue_id=queue.id, pk__in=ids).delete()[0]
+        if len(rows) < message_sql.DELETE_BATCH:
+            break
+        position = rows[-1]["sent_at"], rows[-1]["id"]
+        if connection.vendor == "sqlite":
+            time.sleep(time.monotonic() - started)
+    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    return deleted
 
 
 def redrive_messages(source, message_ids, destination=None):

@@ -186,6 +186,18 @@
     if (event.target.matches("[data-confirm-name]")) checkTypedName(event.target);
   });
 
+  // Rows that expand in place: a [data-expand] button shows or hides the element it controls.
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-expand]");
+    if (!button) return;
+    var target = document.getElementById(button.getAttribute("aria-controls"));
+    if (!target) return;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    target.hidden = !open;
+  });
+
   // Forms: another attribute row; select all messages; Ctrl/Cmd+Enter sends.
 
   document.addEventListener("click", function (event) {

@@ -34,6 +34,32 @@ def queue_cell(page, name, column):
     return queue_row(page, name).locator("td").nth(index)
 
 
+def message_rows(page):
+    """The rows (one tbody each: the row and its expansion) of the queue page's message table."""
+    return page.locator("#message-page tbody.message")
+
+
+def message_row(page, text):
+    """The message whose row shows `text` (its first line, id or state)."""
+    return message_rows(page).filter(has_text=text)
+
+
+def expand(message):
+    """Expand a message's row in place; return its expansion (body, attributes, actions)."""
+    message.get_by_role("button", name=re.compile(r"^Show message ")).click()
+    details = message.locator("tr.message-details")
+    expect(details).to_be_visible()
+    return details
+
+
+def send_form(page):
+    """The queue page's send form, its disclosure opened."""
+    send = page.locator("details#send")
+    if send.get_attribute("open") is None:
+        send.locator("summary").click()
+    return page.locator("#send-form")
+
+
 def toast(page, text):
     return page.locator("#toasts .toast", has_text=text)
 

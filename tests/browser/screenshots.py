@@ -151,7 +151,7 @@ def take(browser, server, out, hook_uuid):
     shoot(page, "overview")
 
     page.goto("/queues/orders/")
-    expect(page.locator("#message-page li.message").first).to_be_visible()
+    expect(page.locator("#message-page tbody.message").first).to_be_visible()
     expect_live(page)
     shoot(page, "queue")
     page.evaluate("document.getElementById('messages').scrollIntoView({block: 'start'})")

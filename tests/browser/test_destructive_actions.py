@@ -178,3 +178,24 @@ def test_disabling_an_access_key_asks_first_with_cancel_focused(operator_page):
     expect(dialog).to_be_hidden()
     expect(row).to_contain_text("Disabled")
     expect(toast(page, f"Disabled {key_id}")).to_be_visible()
+
+
+def test_deleting_a_topic_focuses_cancel(operator_page):
+    name = f"b-{uuid.uuid4().hex[:8]}"
+    page = operator_page
+    page.goto("/")
+    page.locator("summary", has_text="Create topic").click()
+    page.locator("#create-topic").get_by_label("Name").fill(name)
+    page.locator("#create-topic").get_by_role("button", name="Create topic").click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    dialog = open_dialog(page, "Delete topic…")
+    expect(dialog.get_by_role("link", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(rf"/topics/{name}/$"))
+
+    dialog = open_dialog(page, "Delete topic…")
+    dialog.get_by_role("button", name=f"Delete {name}").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(toast(page, f"Deleted topic {name}")).to_be_visible()

@@ -5,7 +5,15 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.locators import expect_live, mark_page, page_was_kept, stat, toast
+from tests.browser.locators import (
+    expand,
+    expect_live,
+    mark_page,
+    message_rows,
+    page_was_kept,
+    stat,
+    toast,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,9 +67,9 @@ def test_redrive_moves_dead_letters_back_with_a_move_task(
     page = operator_page
     page.goto(f"/queues/{dead_letters_name}/")
     expect(page.locator("#queue-stats")).to_contain_text(f"{MESSAGES} dead-lettered messages")
-    messages = page.locator("#message-page li.message")
+    messages = message_rows(page)
     expect(messages).to_have_count(MESSAGES)
-    expect(messages.first).to_contain_text(f"Dead-lettered from{source_name}")
+    expect(expand(messages.first)).to_contain_text(f"Dead-lettered from{source_name}")
     expect(page.locator("#move-tasks")).to_contain_text("No move tasks yet.")
     expect_live(page)
     mark_page(page)

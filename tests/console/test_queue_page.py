@@ -22,7 +22,7 @@ def events(response):
 
 
 def message_ids(html):
-    return [part.split('"', 1)[0] for part in html.split('<li class="message" id="message-')[1:]]
+    return [part.split('"', 1)[0] for part in html.split('<tbody class="message" id="message-')[1:]]
 
 
 def field_html(html, field_id):
@@ -64,13 +64,14 @@ def test_pages_follow_the_cursor_past_ten_messages(viewer_client, queue, htmx_he
     html = first.content.decode()
     assert html.lstrip().startswith('<div id="message-page"')
     assert message_ids(html) == [str(pk) for pk in pks[:25]]
+    assert "1–25 of 30" in html
     explorer = queue_views._explore(first.wsgi_request, queue)
     assert explorer["previous_url"] is None
 
     second = viewer_client.get(explorer["next_url"], headers=htmx_headers)
     html = second.content.decode()
     assert message_ids(html) == [str(pk) for pk in pks[25:]]
-    assert "Page 2" in html
+    assert "26–30 of 30" in html
     assert 'rel="next"' not in html
     explorer = queue_views._explore(second.wsgi_request, queue)
     back = viewer_client.get(explorer["previous_url"], headers=htmx_headers).content.decode()

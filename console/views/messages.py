@@ -1,0 +1,141 @@
+"""One message's page (its body, attributes and state, a download of the body) and deleting
+messages: one from its page, those ticked in the explorer, or all that match its filters.
+
+Looking changes nothing: these pages peek (queues.peek), as the explorer does.
+"""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from console.forms.message_selection import DeleteMessagesForm
+from console.roles import is_operator
+from console.views import responses
+from console.views.guards import operator_required
+from console.views.queues import MESSAGES_CHANGED, QUEUE_CHANGED, _page_url, _queue_or_404
+from queues import peek, service
+
+TEMPLATE = "console/queues/message.html"
+DELETE_TEMPLATE = "console/queues/delete_messages.html"
+
+
+def _message_or_gone(request, queue, message_id):
+    """The message, peeked; a 404 page saying it is gone (with a way back) when it is."""
+    pk = request.GET.get("pk", "")
+    message = peek.find_message(queue, message_id, int(pk) if pk.isdigit() else None)
+    if message is None:
+        raise MessageGone(queue, message_id)
+    return message
+
+
+class MessageGone(Http404):
+    """A message no longer in its queue: answered by `gone`, a page that says so."""
+
+    def __init__(self, queue, message_id):
+        super().__init__(f"Message {message_id} is no longer in {queue.name}.")
+        self.queue, self.message_id = queue, message_id
+
+
+def _answer_gone(view):
+    """Answer MessageGone with a 404 page that names the message and links back to its queue."""
+
+    def wrapped(request, name, message_id, *args, **kwargs):
+        try:
+            return view(request, name, message_id, *args, **kwargs)
+        except MessageGone as gone:
+            context = {"nav": "overview", "queue": gone.queue, "message_id": gone.message_id}
+            return render(request, "console/queues/message_gone.html", context, status=404)
+
+    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
+    return wrapped
+
+
+def _is_json(body):
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return body.strip()[:1] in ("{", "[")
+
+
+@require_GET
+@login_required
+@_answer_gone
+def message_page(request, name, message_id):
+    """One message as it stands: body, attributes, system attributes, state."""
+    queue = _queue_or_404(name)
+    message = _message_or_gone(request, queue, message_id)
+    context = {
+        "nav": "overview",
+        "queue": queue,
+        "message": message,
+        "is_json": _is_json(message.body),
+        "is_operator": is_operator(request.user),
+    }
+    return render(request, TEMPLATE, context)
+
+
+@require_GET
+@login_required
+@_answer_gone
+def message_body(request, name, message_id):
+    """The body as a file: JSON bodies as application/json, others as text."""
+    queue = _queue_or_404(name)
+    message = _message_or_gone(request, queue, message_id)
+    is_json = _is_json(message.body)
+    content_type = "application/json" if is_json else "text/plain; charset=utf-8"
+    response = HttpResponse(message.body.encode(), content_type=content_type)
+    filename = f"{message.message_id}.{'json' if is_json else 'txt'}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@operator_required
+@_answer_gone
+def delete_one(request, name, message_id):
+    """Ask (GET: a dialog naming the message), then delete it (POST) and go back to its queue."""
+    queue = _queue_or_404(name)
+    message = _message_or_gone(request, queue, message_id)
+    if request.method != "POST":
+        context = {"queue": queue, "message": message, "dialog": "delete-message-dialog"}
+        return _confirmation(request, context)
+    deleted = service.delete_message_by_id(queue, message.pk)
+    text = f"Deleted message {message.message_id}." if deleted else "That message was already gone."
+    return responses.go_to(request, _page_url(queue, "messages"), text)
+
+
+@operator_required
+def delete_messages(request, name):
+    """Ask (GET: a dialog naming how many), then delete the ticked messages, or all that match
+    the explorer's filters (POST); the explorer and the depth refresh."""
+    queue = _queue_or_404(name)
+    form = DeleteMessagesForm(request.POST if request.method == "POST" else request.GET)
+    if request.method != "POST" or not form.is_valid():
+        context = {"queue": queue, "form": form, "dialog": "delete-messages-dialog"}
+        if form.is_valid():
+            context |= {
+                "count": form.count(queue),
+                "up_to": service.newest_message_id(),
+            }
+        return _confirmation(request, context, status=200 if request.method != "POST" else 422)
+
+    def deleted(count):
+        message = f"Deleted {count:,} message{'' if count == 1 else 's'}."
+        events = [QUEUE_CHANGED, MESSAGES_CHANGED]
+        return responses.done(request, message, _page_url(queue, "messages"), events=events)
+
+    return responses.run_action(
+        request, lambda: form.delete(queue), deleted, back=_page_url(queue, "messages")
+    )
+
+
+def _confirmation(request, context, status=200):
+    """The `dialog` partial for htmx (into #dialog), a page of its own else."""
+    if request.htmx:
+        return render(request, f"{DELETE_TEMPLATE}#{context['dialog']}", context, status=status)
+    context |= {"nav": "overview", "back": reverse("console:queue", args=[context["queue"].name])}
+    return render(request, DELETE_TEMPLATE, context, status=status)
