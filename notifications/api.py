@@ -113,7 +113,31 @@ def _subscription_detail(subscription):
         "attributes": service.get_subscription_attributes(subscription),
         "created_at": _ms(subscription.created_at),
         "confirmed_at": _ms(subscription.confirmed_at),
+        "confirmation_attempts": [
+            _confirmation_attempt(attempt)
+            for attempt in service.confirmation_attempts(subscription)
+        ],
     }
+
+
+def _confirmation_attempt(attempt):
+    return {
+        "number": attempt.number,
+        "attempted_at": attempt.attempted_at,
+        "status_code": attempt.status_code,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error or None,
+        "succeeded": attempt.succeeded,
+        "requested_by": attempt.requested_by or None,
+    }
+
+
+def _requested_by(request):
+    """Who made this request, as the log names them: a user's name or an access key's id."""
+    key_id = getattr(request.auth, "access_key_id", None)
+    if key_id:
+        return f"access key {key_id}"
+    return request.auth.get_username()
 
 
 def _message_attributes_in(attributes):
@@ -174,6 +198,8 @@ def _delivery_out(found):
         "next_attempt_at": found.next_attempt_at if pending else None,
         "finished_at": found.finished_at,
         "last_error": found.last_error or None,
+        "replay_of": found.replay_of_id,
+        "replayed_by": found.replayed_by or None,
         "attempt_log": [_attempt(attempt) for attempt in found.attempt_log.all()],
     }
 
@@ -328,6 +354,23 @@ def unsubscribe(request, subscription_id: PathText):
     return Status(204, None)
 
 
+@router.post(
+    "/subscriptions/{subscription_id}/resend-confirmation",
+    response={200: schemas.SubscriptionDetail, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def resend_confirmation(request, subscription_id: PathText):
+    """Send a pending HTTP(S) or email subscription a fresh confirmation.
+
+    Refused (Throttling) while one is still on its way, and for 30 s after the last one anyone
+    asked for; the attempt shows in `confirmation_attempts` once a worker has sent it.
+    """
+    subscription = service.resend_confirmation(
+        _subscription(subscription_id), _requested_by(request)
+    )
+    return _subscription_detail(subscription)
+
+
 # Publishing
 
 
@@ -382,7 +425,11 @@ def list_deliveries(request, subscription_id: PathText, filters: Query[schemas.D
     tags=DELIVERIES,
 )
 def replay_delivery(request, subscription_id: PathText, delivery_id: int):
-    """Deliver a failed or dead-lettered message again, with a fresh round of retries."""
+    """Deliver a failed or dead-lettered message again, with a fresh round of retries.
+
+    The replay is a delivery of its own (returned, `replay_of` naming this one); a delivery is
+    replayed once, and a replay that fails can be replayed in turn.
+    """
     found = _delivery(_subscription(subscription_id), delivery_id)
-    replayed = delivery.replay(found)
+    replayed = delivery.replay(found, _requested_by(request))
     return _delivery_out(replayed)

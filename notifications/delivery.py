@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 
 from aws_protocol.errors import RoostError
 from notifications import (
@@ -31,8 +31,9 @@ from notifications import (
     throttle,
     transports,
 )
-from notifications.errors import InvalidParameter
+from notifications.errors import InvalidParameter, NotFound
 from notifications.models import (
+    ConfirmationAttempt,
     Delivery,
     DeliveryAttempt,
     PublishedMessage,
@@ -73,6 +74,8 @@ EMAIL_POLICY = delivery_policy.DeliveryPolicy(
     max_retry_seconds=None,
 )
 CONFIRMATION_RETRY_DELAYS = (5, 20, 60)
+# Confirmation attempts kept per subscription, newest first: enough to tell why it never confirmed.
+CONFIRMATION_ATTEMPTS_KEPT = 10
 # A send to a throttled subscription waits in its thread for a slot this close; a delivery whose
 # slot is later is handed to a task due at the slot instead, so waits never hold send threads.
 THROTTLE_WAIT_US = 1_000_000
@@ -122,16 +125,17 @@ def _drain_batch(limit):
                 status=Delivery.Status.PENDING, protocol="sqs", next_attempt_at__lte=now
             )
             .order_by("id")
-            .values_list("id", "message_id", "subscription_id")[:limit]
+            .values_list("id", "message_id", "subscription_id", "replay_of_id")[:limit]
         )
         if not rows:
             return 0
+        replays = {row[0] for row in rows if row[3] is not None}
         messages = PublishedMessage.objects.in_bulk({row[1] for row in rows})
         subscriptions = Subscription.objects.select_related("topic").in_bulk(
             {row[2] for row in rows}
         )
         by_queue = {}
-        for delivery_id, message_id, subscription_id in rows:
+        for delivery_id, message_id, subscription_id, _replay_of in rows:
             subscription = subscriptions.get(subscription_id)
             if subscription is None or message_id not in messages:
                 continue  # unsubscribed (or the topic deleted) since: the row is gone with it
@@ -144,7 +148,13 @@ def _drain_batch(limit):
             delivered += ok
             failed += errors
         if delivered:
-            delivery_sql.delete([owed.delivery_id for owed in delivered])
+            done = [owed.delivery_id for owed in delivered]
+            delivery_sql.delete([pk for pk in done if pk not in replays])
+            # A replay stays in the log, delivered, beside the failure it replayed.
+            if replays.intersection(done):
+                Delivery.objects.filter(pk__in=replays.intersection(done)).update(
+                    status=Delivery.Status.DELIVERED, finished_at=now_ms(), last_error=""
+                )
         for owed, error in failed:
             _give_up(owed, error)
     metrics.delivered(delivered)
@@ -444,33 +454,57 @@ def _dead_letter(owed, error):
     queue_service.send_messages(queue, [entry], sender_id=SNS_SENDER_ID, batch=False)
 
 
-def replay(delivery):
-    """Try a failed or dead-lettered delivery again from the start; return it.
+def replay(delivery, requested_by=""):
+    """Deliver a failed or dead-lettered delivery's message again, as a delivery of its own;
+    return that new delivery (a pending one is only nudged, and returned as it is).
 
-    The attempt is dispatched once the caller's transaction commits (a pending delivery is just
-    nudged), so every door that replays gets the same outcome.
+    The replay names the delivery it replays and who asked, so the log keeps both: the failure
+    with its attempts, and the replay with attempts numbered from 1. A delivery is replayed once;
+    a replay that fails is replayed in turn. The attempt is dispatched once the caller's
+    transaction commits, so every door that replays gets the same outcome.
     """
     if delivery.status == Delivery.Status.DELIVERED:
         raise InvalidParameter(
             "Invalid parameter: only failed or dead-lettered deliveries can be replayed"
         )
+    replayed = delivery
     if delivery.status != Delivery.Status.PENDING:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now_ms(), finished_at=None
-        )
-        delivery.refresh_from_db()
-    if delivery.protocol == "sqs":
+        with transaction.atomic():
+            # Locked, so two replays of one delivery make one new delivery.
+            locked = Delivery.objects.select_for_update().filter(pk=delivery.pk).first()
+            if locked is None:
+                raise NotFound("Delivery does not exist")
+            earlier = Delivery.objects.filter(replay_of=locked).order_by("-id").first()
+            if earlier is not None:
+                raise InvalidParameter(
+                    f"Invalid parameter: delivery {locked.pk} was replayed already, as delivery "
+                    f"{earlier.pk}; replay that one if it failed"
+                )
+            now = now_ms()
+            replayed = Delivery.objects.create(
+                subscription_id=locked.subscription_id,
+                message_id=locked.message_id,
+                protocol=locked.protocol,
+                status=Delivery.Status.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+                replay_of=locked,
+                replayed_by=requested_by[:150],
+            )
+    if replayed.protocol == "sqs":
         transaction.on_commit(dispatch.queue_deliveries)
     else:
-        transaction.on_commit(functools.partial(dispatch.attempt, [delivery.pk]))
-    return delivery
+        transaction.on_commit(functools.partial(dispatch.attempt, [replayed.pk]))
+    return replayed
 
 
 # Subscription confirmations --------------------------------------------------------------------
 
 
-def send_confirmation(subscription_id):
-    """Send a pending subscription its confirmation; return whether it went out."""
+def send_confirmation(subscription_id, retry=0, requested_by=""):
+    """Send a pending subscription its confirmation and log the attempt; return whether it went
+    out. `retry` counts the automatic retries before this one; `requested_by` is who asked for
+    it to be sent again, if anyone did."""
     subscription = (
         Subscription.objects.select_related("topic")
         .filter(pk=subscription_id, status=Subscription.Status.PENDING)
@@ -496,11 +530,48 @@ def send_confirmation(subscription_id):
     Subscription.objects.filter(pk=subscription.pk, confirmation_sent_at=0).update(
         confirmation_sent_at=now
     )
+    _log_confirmation(subscription, now, outcome, retry, requested_by)
     if not outcome.ok:
         logger.warning(
             "confirmation to %s failed: %s", subscription.endpoint, outcome.error or "refused"
         )
     return outcome.ok
+
+
+def _log_confirmation(subscription, now, outcome, retry, requested_by):
+    """Record one confirmation attempt, numbered, keeping the latest CONFIRMATION_ATTEMPTS_KEPT."""
+    with transaction.atomic():
+        counted = Subscription.objects.filter(pk=subscription.pk).update(
+            confirmation_attempts=F("confirmation_attempts") + 1
+        )
+        if not counted:
+            return  # unsubscribed meanwhile
+        # The row is locked by the UPDATE until this commits: the number is this attempt's.
+        number = (
+            Subscription.objects.filter(pk=subscription.pk)
+            .values_list("confirmation_attempts", flat=True)
+            .get()
+        )
+        ConfirmationAttempt.objects.create(
+            subscription_id=subscription.pk,
+            number=number,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            retry=retry,
+            requested_by=requested_by[:150],
+        )
+        oldest_kept = (
+            ConfirmationAttempt.objects.filter(subscription_id=subscription.pk)
+            .order_by("-id")
+            .values_list("id", flat=True)[
+                CONFIRMATION_ATTEMPTS_KEPT - 1 : CONFIRMATION_ATTEMPTS_KEPT
+            ]
+        )
+        ConfirmationAttempt.objects.filter(
+            subscription_id=subscription.pk, id__lt=Subquery(oldest_kept)
+        ).delete()
 
 
 def send_unsubscribe_confirmation(removed_id):
@@ -644,7 +715,9 @@ def prune(now=None):
 def delivery_log(subscription, failed_only=False):
     """A subscription's deliveries, newest first, with their attempts (queue deliveries leave
     rows only when they fail: their messages are the record)."""
-    deliveries = Delivery.objects.filter(subscription=subscription).prefetch_related("attempt_log")
+    deliveries = Delivery.objects.filter(subscription=subscription).prefetch_related(
+        "attempt_log", "replays"
+    )
     if failed_only:
         deliveries = deliveries.filter(
             status__in=[Delivery.Status.FAILED, Delivery.Status.DEAD_LETTERED]

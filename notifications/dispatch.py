@@ -75,10 +75,12 @@ def attempt_in_slot(delivery_ids, countdown):
     _send(tasks.attempt_deliveries_in_slot, list(delivery_ids), countdown=max(0, countdown))
 
 
-def confirmation(subscription_id, retry=0, countdown=None):
+def confirmation(subscription_id, retry=0, countdown=None, requested_by=""):
+    """Send a subscription its confirmation; `requested_by` names who asked for it again."""
     from notifications import tasks  # noqa: PLC0415
 
-    _send(tasks.send_confirmation, subscription_id, retry, countdown=countdown)
+    extra = [requested_by] if requested_by else []
+    _send(tasks.send_confirmation, subscription_id, retry, *extra, countdown=countdown)
 
 
 def unsubscribe_confirmation(removed_id, retry=0, countdown=None):

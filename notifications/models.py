@@ -62,6 +62,8 @@ class Subscription(models.Model):
     extra_attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Every confirmation sent so far; ConfirmationAttempt keeps the latest few, numbered by it.
+    confirmation_attempts = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
@@ -158,6 +160,18 @@ class Delivery(models.Model):
     created_at = models.BigIntegerField()
     finished_at = models.BigIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # A replay is a delivery of its own that names the one it tries again. No constraint: the
+    # prune forgets the replayed delivery with raw SQL, and the replay keeps saying what it was.
+    replay_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="replays",
+    )
+    # Who asked for the replay (a console user or an access key), when it is one.
+    replayed_by = models.CharField(max_length=150, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]
@@ -195,6 +209,35 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.delivery_id}@{self.attempted_at}"
+
+    @property
+    def succeeded(self):
+        return not self.error
+
+
+class ConfirmationAttempt(models.Model):
+    """One try at sending a pending subscription its confirmation; the latest few are kept."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="confirmation_log"
+    )
+    # 1 for the subscription's first confirmation, counting every one sent since.
+    number = models.PositiveIntegerField()
+    attempted_at = models.BigIntegerField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    # Which automatic retry this was (0: the first try), when no one asked for it.
+    retry = models.PositiveSmallIntegerField(default=0)
+    # Who asked for it to be sent again, when someone did.
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["subscription", "id"], name="confirmation_attempt_idx")]
+
+    def __str__(self):
+        return f"{self.subscription_id}#{self.number}"
 
     @property
     def succeeded(self):

@@ -167,12 +167,28 @@ class SubscriptionList(Schema):
     next_cursor: str | None
 
 
+class ConfirmationAttempt(Schema):
+    number: int = Field(description="1 for the first confirmation sent, counting every one since.")
+    attempted_at: int
+    status_code: int | None = Field(description="The endpoint's HTTP status, if it answered.")
+    latency_ms: int
+    error: str | None
+    succeeded: bool = Field(
+        description="The endpoint answered 2xx or the mail server accepted the email; "
+        "confirming is then up to the endpoint or the recipient."
+    )
+    requested_by: str | None = Field(description="Who asked for it to be sent again, if anyone.")
+
+
 class SubscriptionDetail(SubscriptionSummary):
     attributes: dict[str, str] = Field(
         description="Every attribute GetSubscriptionAttributes reports."
     )
     created_at: int
     confirmed_at: int | None
+    confirmation_attempts: list[ConfirmationAttempt] = Field(
+        description="The latest confirmations sent to an HTTP(S) or email endpoint, newest first."
+    )
 
 
 # Publishing
@@ -276,11 +292,13 @@ class Delivery(Schema):
     subject: str | None
     protocol: str
     status: DeliveryStatus
-    attempts: int = Field(description="Attempts since the delivery (or its last replay) began.")
+    attempts: int = Field(description="Attempts made so far, the one under way included.")
     created_at: int
     next_attempt_at: int | None = Field(description="When a pending delivery is tried next.")
     finished_at: int | None
     last_error: str | None
+    replay_of: int | None = Field(description="The delivery this one replays, if it is a replay.")
+    replayed_by: str | None = Field(description="Who asked for the replay.")
     attempt_log: list[DeliveryAttempt] = Field(
         description="Every HTTP(S) or email attempt, oldest first. Queue deliveries keep none: "
         "a delivered one leaves no row, its message in the queue is the record."

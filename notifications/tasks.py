@@ -35,8 +35,8 @@ def attempt_deliveries_in_slot(delivery_ids):
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def send_confirmation(subscription_id, retry=0):
-    if delivery.send_confirmation(subscription_id):
+def send_confirmation(subscription_id, retry=0, requested_by=""):
+    if delivery.send_confirmation(subscription_id, retry, requested_by):
         return
     if retry < len(delivery.CONFIRMATION_RETRY_DELAYS):
         dispatch.confirmation(

@@ -13,7 +13,8 @@ the ones listed before it:
   and the default policy; also the helpers the later modules share (tag checks, the topic's row
   locked, NextToken encoding, "true"/"false" values).
 - tags: TagResource, UntagResource, ListTagsForResource.
-- confirmation: a subscription's tokens: the confirmation message and ConfirmSubscription,
+- confirmation: a subscription's tokens: the confirmation message (resent on request, with its
+  attempts) and ConfirmSubscription,
   Unsubscribe and the UnsubscribeConfirmation that can restore what it removed, unsubscribe links.
 - subscriptions: Subscribe, endpoint and subscription attribute checks, the RedrivePolicy's
   dead-letter queue, Get/SetSubscriptionAttributes, ListSubscriptions(ByTopic).
@@ -23,7 +24,11 @@ the ones listed before it:
 
 from notifications.service.confirmation import (
     CONFIRMATION_TOKEN_TTL_MS,
+    CONFIRMED_BY_ENDPOINT,
+    RESEND_INTERVAL_MS,
     confirm_subscription,
+    confirmation_attempts,
+    resend_confirmation,
     subscription_for_unsubscribe_link,
     unsubscribe,
     unsubscribe_with_token,
@@ -105,7 +110,11 @@ __all__ = [
     "untag_resource",
     # confirmation
     "CONFIRMATION_TOKEN_TTL_MS",
+    "CONFIRMED_BY_ENDPOINT",
+    "RESEND_INTERVAL_MS",
     "confirm_subscription",
+    "confirmation_attempts",
+    "resend_confirmation",
     "subscription_for_unsubscribe_link",
     "unsubscribe",
     "unsubscribe_with_token",

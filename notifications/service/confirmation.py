@@ -1,6 +1,6 @@
 """A subscription's tokens: confirming it, unsubscribing it, and restoring it.
 
-The confirmation message and ConfirmSubscription; Unsubscribe, which keeps a removed confirmed
+The confirmation message (sent again on request, and its attempts) and ConfirmSubscription; Unsubscribe, which keeps a removed confirmed
 HTTP(S) subscription three days so its UnsubscribeConfirmation's token can restore it; and the
 unauthenticated unsubscribe link every delivery carries.
 """
@@ -13,17 +13,27 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications import delivery, dispatch
-from notifications.errors import AuthorizationError, InvalidParameter, NotFound
-from notifications.models import RemovedSubscription, Subscription, Topic
+from notifications.errors import AuthorizationError, InvalidParameter, NotFound, Throttling
+from notifications.models import ConfirmationAttempt, RemovedSubscription, Subscription, Topic
 from notifications.service.lookups import get_subscription, get_topic, topic_cache
 from queues.models import now_ms
 
 # SNS keeps a confirmation token valid for three days.
 CONFIRMATION_TOKEN_TTL_MS = 3 * 24 * 3600 * 1000
+# Subscriptions that stay pending until their endpoint confirms; queues are confirmed at once.
+CONFIRMED_BY_ENDPOINT = ("http", "https", "email", "email-json")
 
 
-def _send_confirmation(subscription):
-    """Ask for a confirmation message after commit; a fresh token if the old one expired."""
+# Someone asking for a confirmation to be sent again waits this long after the last one they (or
+# anyone) asked for: an endpoint or inbox gets a few, not one per click.
+RESEND_INTERVAL_MS = 30_000
+
+
+def _send_confirmation(subscription, requested_by=""):
+    """Ask for a confirmation message after commit; a fresh token if the old one expired.
+
+    Returns whether one was asked for (not when the subscription is no longer pending).
+    """
     now = now_ms()
     changes = {"confirmation_sent_at": 0}
     if subscription.confirmation_sent_at and (
@@ -34,11 +44,61 @@ def _send_confirmation(subscription):
     # read needs no message (and a save of the stale row would fail or undo the confirmation).
     pending = Subscription.objects.filter(pk=subscription.pk, status=Subscription.Status.PENDING)
     if not pending.update(**changes):
-        return
+        return False
     for name, value in changes.items():
         setattr(subscription, name, value)
     subscription_id = subscription.pk
-    transaction.on_commit(lambda: dispatch.confirmation(subscription_id))
+    transaction.on_commit(lambda: dispatch.confirmation(subscription_id, requested_by=requested_by))
+    return True
+
+
+def resend_confirmation(subscription, requested_by=""):
+    """Send a pending subscription a fresh confirmation, the way Subscribe sends one; return it.
+
+    Refused while one is still on its way (its attempt not logged yet), and within
+    RESEND_INTERVAL_MS of the last one someone asked for.
+    """
+    if subscription.protocol not in CONFIRMED_BY_ENDPOINT:
+        raise InvalidParameter(
+            f"Invalid parameter: {subscription.protocol} subscriptions need no confirmation"
+        )
+    with transaction.atomic():
+        # Locked: two clicks at once send one confirmation.
+        locked = (
+            Subscription.objects.select_related("topic")
+            .select_for_update(of=("self",))
+            .filter(pk=subscription.pk)
+            .first()
+        )
+        if locked is None:
+            raise NotFound("Subscription does not exist")
+        if locked.is_confirmed:
+            raise InvalidParameter("Invalid parameter: the subscription is confirmed already")
+        if not locked.confirmation_sent_at:
+            raise Throttling(
+                f"A confirmation to {locked.endpoint} is on its way already; it shows in the "
+                "attempts once a worker has sent it."
+            )
+        last_asked = (
+            ConfirmationAttempt.objects.filter(subscription=locked)
+            .exclude(requested_by="")
+            .order_by("-id")
+            .values_list("attempted_at", flat=True)
+            .first()
+        )
+        wait_ms = (last_asked or 0) + RESEND_INTERVAL_MS - now_ms()
+        if wait_ms > 0:
+            raise Throttling(
+                f"A confirmation was resent to {locked.endpoint} moments ago; you can send "
+                f"another in {-(-wait_ms // 1000)} s."
+            )
+        _send_confirmation(locked, requested_by or "someone")
+    return locked
+
+
+def confirmation_attempts(subscription):
+    """A subscription's latest confirmation attempts, newest first."""
+    return list(ConfirmationAttempt.objects.filter(subscription=subscription).order_by("-id"))
 
 
 def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_unsubscribe=False):

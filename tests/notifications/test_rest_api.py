@@ -581,18 +581,30 @@ def test_delivery_log_records_failed_attempts_and_replay_tries_again(
     ]
     assert rest_page["next_cursor"] is None
 
+    assert newest["replay_of"] is None and newest["replayed_by"] is None
+
     replayed = rest.post(f"{log}/{newest['id']}/replay")
 
     assert replayed.status_code == 200, replayed.text
-    assert replayed.json()["status"] == "pending"
-    assert replayed.json()["attempts"] == 0
+    replay = replayed.json()
+    assert replay["id"] != newest["id"]
+    assert replay["message_id"] == newest["message_id"]
+    assert replay["status"] == "pending"
+    assert replay["replay_of"] == newest["id"]
+    assert replay["replayed_by"].startswith("access key ")
     again = wait_until(
-        lambda: _delivery_with_attempts(rest, log, newest["id"], 2),
+        lambda: _delivery_with_attempts(rest, log, replay["id"], 1),
         interval=0.2,
-        what="the replayed delivery's second attempt",
+        what="the replay's attempt",
     )
     assert again["attempts"] == 1
-    assert all(attempt["succeeded"] is False for attempt in again["attempt_log"])
+    assert again["attempt_log"][0]["succeeded"] is False
+    original = _delivery_with_attempts(rest, log, newest["id"], 1)
+    assert original["status"] == "failed"  # kept as it was, with its own attempt
+
+    twice = rest.post(f"{log}/{newest['id']}/replay")
+    assert_error(twice, 400, "InvalidParameter")
+    assert f"as delivery {replay['id']}" in twice.json()["message"]
 
 
 def _delivery_with_attempts(rest, log, delivery_id, count):
@@ -600,6 +612,53 @@ def _delivery_with_attempts(rest, log, delivery_id, count):
         if item["id"] == delivery_id and len(item["attempt_log"]) == count:
             return item
     return None
+
+
+def test_a_pending_subscription_lists_its_confirmation_attempts_and_resends_one(
+    rest, roost_worker, topic_name
+):
+    create_topic(rest, topic_name)
+    subscription = subscribe(rest, topic_name, "http", UNREACHABLE)
+    url = f"/subscriptions/{subscription['id']}"
+    assert subscription["confirmation_attempts"] == []
+
+    [first] = wait_until(
+        lambda: rest.get(url).json()["confirmation_attempts"],
+        interval=0.2,
+        what="the first confirmation attempt",
+    )
+    assert first["number"] == 1
+    assert first["succeeded"] is False and first["status_code"] is None
+    assert "Connection refused" in first["error"]
+    assert first["requested_by"] is None
+
+    resent = rest.post(f"{url}/resend-confirmation")
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["status"] == "pending"
+    newest = wait_until(
+        lambda: next(
+            (
+                attempt
+                for attempt in rest.get(url).json()["confirmation_attempts"]
+                if attempt["requested_by"]
+            ),
+            None,
+        ),
+        interval=0.2,
+        what="the resent confirmation's attempt",
+    )
+    assert newest["requested_by"].startswith("access key ")
+    assert newest["number"] > first["number"]
+    assert_error(rest.post(f"{url}/resend-confirmation"), 400, "Throttling")
+
+
+def test_a_queue_subscription_has_no_confirmation_to_resend(rest, topic_name):
+    create_topic(rest, topic_name)
+    subscription = subscribe(rest, topic_name, "sqs", queue_arn("orders"))
+
+    response = rest.post(f"/subscriptions/{subscription['id']}/resend-confirmation")
+
+    assert_error(response, 400, "InvalidParameter")
 
 
 def test_replay_of_unknown_delivery_is_not_found(rest, topic_name):
@@ -634,6 +693,7 @@ def test_openapi_document_describes_the_topic_endpoints(roost_server):
         "/api/topics/{name}/publish/batch",
         "/api/subscriptions/{subscription_id}/deliveries",
         "/api/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay",
+        "/api/subscriptions/{subscription_id}/resend-confirmation",
     ):
         assert path in document["paths"], path
     assert "TopicDetail" in document["components"]["schemas"]
