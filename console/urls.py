@@ -38,6 +38,8 @@ subscription_patterns = [
     path("redrive-policy", topics.save_redrive_policy, name="subscription-redrive-policy"),
     path("deliveries", topics.delivery_log, name="delivery-log"),
     path("deliveries/<int:delivery_id>/replay", topics.replay_delivery, name="replay-delivery"),
+    path("confirmation", topics.confirmation_region, name="confirmation"),
+    path("confirmation/resend", topics.resend_confirmation, name="resend-confirmation"),
 ]
 
 topic_patterns = [

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 
 from console.forms import message_attributes
 from console.forms.messages import MessageForm
@@ -117,6 +118,39 @@ PROTOCOLS = [
     ("email-json", "email-json: the notification's JSON by email"),
 ]
 RAW_DELIVERY_PROTOCOLS = ("sqs", "http", "https")
+# What the endpoint is called for each protocol: (label, placeholder, help). The page names it
+# generally; console.js switches to the chosen protocol's words.
+ENDPOINTS = {
+    "sqs": (
+        "Queue ARN",
+        "arn:aws:sqs:{region}:{account}:orders",
+        "Or pick one of Roost's queues above.",
+    ),
+    "https": (
+        "URL",
+        "https://example.com/sns-hook",
+        "It stays pending until the endpoint visits the SubscribeURL it is sent.",
+    ),
+    "http": (
+        "URL",
+        "http://example.com/sns-hook",
+        "It stays pending until the endpoint visits the SubscribeURL it is sent.",
+    ),
+    "email": (
+        "Email address",
+        "ops@example.com",
+        "It stays pending until the recipient follows the link in the confirmation email.",
+    ),
+    "email-json": (
+        "Email address",
+        "ops@example.com",
+        "The email carries the notification's JSON. It stays pending until the recipient "
+        "follows the link in the confirmation email.",
+    ),
+}
+# Which protocols each optional field of the subscribe form applies to (the page shows them all
+# without JavaScript, each naming its protocols).
+FIELD_PROTOCOLS = {"queue": ("sqs",), "raw_message_delivery": RAW_DELIVERY_PROTOCOLS}
 
 
 class SubscribeForm(forms.Form):
@@ -150,7 +184,23 @@ class SubscribeForm(forms.Form):
             self.fields["protocol"].help_text = "FIFO topics deliver only to FIFO queues."
         else:
             self.fields["protocol"].choices = PROTOCOLS
+        self.fields["protocol"].widget.attrs["data-protocol-switch"] = ""
         self.fields["queue"].choices = [("", "None"), *_queue_choices(topic.fifo_topic)]
+        region, account = settings.ROOST_REGION, settings.ROOST_ACCOUNT_ID
+        words = {
+            protocol: {
+                "label": label,
+                "placeholder": placeholder.format(region=region, account=account),
+                "help": help_text,
+            }
+            for protocol, (label, placeholder, help_text) in ENDPOINTS.items()
+        }
+        self.fields["endpoint"].widget.attrs["data-endpoint-words"] = json.dumps(words)
+
+    @property
+    def field_protocols(self):
+        """{field name: the protocols it applies to, space-separated} for the optional fields."""
+        return {name: " ".join(protocols) for name, protocols in FIELD_PROTOCOLS.items()}
 
     @property
     def parameters(self):

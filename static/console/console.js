@@ -240,4 +240,36 @@
       if (target.select) target.select();
     }
   });
+
+  // The subscribe form shows the fields of the chosen protocol only ([data-protocols]) and names
+  // the endpoint for it (data-endpoint-words). Without this every field shows, each saying
+  // which protocols it is for; hidden fields are disabled so they are not sent.
+
+  function showProtocolFields(select) {
+    var form = select.form;
+    if (!form) return;
+    var protocol = select.value;
+    form.querySelectorAll("[data-protocols]").forEach(function (box) {
+      var shown = box.dataset.protocols.split(" ").indexOf(protocol) !== -1;
+      box.hidden = !shown;
+      box.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = !shown; });
+    });
+    var endpoint = form.querySelector("[data-endpoint-words]");
+    if (!endpoint) return;
+    var words = JSON.parse(endpoint.dataset.endpointWords)[protocol];
+    if (!words) return;
+    var label = form.querySelector('label[for="' + endpoint.id + '"]');
+    if (label) label.textContent = words.label;
+    endpoint.placeholder = words.placeholder;
+    var help = document.getElementById(endpoint.id + "_helptext");
+    if (help) help.textContent = words.help;
+  }
+  function showAllProtocolFields() {
+    document.querySelectorAll("select[data-protocol-switch]").forEach(showProtocolFields);
+  }
+  showAllProtocolFields();
+  document.addEventListener("htmx:afterSettle", showAllProtocolFields);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-protocol-switch]")) showProtocolFields(event.target);
+  });
 })();

@@ -7,8 +7,9 @@ from django.test import Client
 
 from console.live import stream
 from console.views import topics as topic_views
-from notifications import service
+from notifications import delivery, service
 from notifications.models import (
+    ConfirmationAttempt,
     Delivery,
     DeliveryAttempt,
     PublishedMessage,
@@ -143,6 +144,7 @@ def test_read_only_users_see_the_same_page_without_buttons(viewer_client, queue_
         ("subscriptions/{id}/filter-policy", {"policy": POLICY, "scope": "MessageAttributes"}),
         ("subscriptions/{id}/redrive-policy", {"dead_letter_queue": ""}),
         ("subscriptions/{id}/deliveries/{delivery}/replay", {}),
+        ("subscriptions/{id}/confirmation/resend", {}),
         ("attributes/DisplayName/edit", {"value": "Changed"}),
         ("publish", {"message": "hi"}),
         ("delete", {}),
@@ -624,7 +626,9 @@ def test_an_empty_delivery_log_says_why(viewer_client, hook, queue_subscription)
     assert "deliveries into queues are logged only when they fail" in queue_log
 
 
-def test_an_operator_replays_a_failed_delivery(operator_client, hook, htmx_headers):
+def test_an_operator_replays_a_failed_delivery_as_a_delivery_of_its_own(
+    operator_client, hook, htmx_headers
+):
     confirm(hook)
     failed = owed(hook, attempts=[(500, 10, "HTTP 500")])
     page = operator_client.get(PAGE, {"log": hook.uuid}).content.decode()
@@ -633,14 +637,77 @@ def test_an_operator_replays_a_failed_delivery(operator_client, hook, htmx_heade
         f"{PAGE}subscriptions/{hook.uuid}/deliveries/{failed.pk}/replay", headers=htmx_headers
     )
     assert response.status_code == 200
-    assert toast(response)["message"] == f"Replaying the delivery to {hook.endpoint}."
+    replay = Delivery.objects.get(replay_of=failed)
+    assert toast(response)["message"] == (
+        f"Replaying delivery {failed.pk} to {hook.endpoint} as delivery {replay.pk}."
+    )
     assert events(response) == {"topic-changed"}
-    failed.refresh_from_db()
-    assert (failed.status, failed.attempts, failed.finished_at) == (
+    assert (replay.status, replay.attempts, replay.replayed_by) == (
         Delivery.Status.PENDING,
         0,
-        None,
+        "olga",
     )
+    assert replay.message_id == failed.message_id
+    failed.refresh_from_db()
+    assert failed.status == Delivery.Status.FAILED  # the failure stays in the log as it was
+
+    log = operator_client.get(PAGE, {"log": hook.uuid}).content.decode()
+    original = log[log.index(f'<li class="delivery" id="delivery-{failed.pk}"') :]
+    original = original[: original.index("</li>")]
+    assert (
+        f'Replayed as <a href="#delivery-{replay.pk}">delivery {replay.pk}</a> by olga' in original
+    )
+    assert ">Replay<" not in original  # replayed once; its replay is what to try again
+    replayed = log[log.index(f'<li class="delivery" id="delivery-{replay.pk}"') :]
+    replayed = replayed[: replayed.index("</li>")]
+    assert (
+        f'Replay of <a href="#delivery-{failed.pk}">delivery {failed.pk}</a>, asked for by olga.'
+        in replayed
+    )
+    assert log.index(f'id="delivery-{replay.pk}"') < log.index(f'id="delivery-{failed.pk}"')
+
+    again = operator_client.post(
+        f"{PAGE}subscriptions/{hook.uuid}/deliveries/{failed.pk}/replay", headers=htmx_headers
+    )
+    assert again.status_code == 400
+    assert f"replayed already, as delivery {replay.pk}" in toast(again)["message"]
+    assert Delivery.objects.filter(replay_of=failed).count() == 1
+
+
+def test_the_delivery_log_counts_the_attempts_it_shows(viewer_client, hook):
+    confirm(hook)
+    found = owed(hook, attempts=[(500, 10, "HTTP 500"), (503, 12, "HTTP 503"), (200, 9, "")])
+    # An older worker reset the counter on replay: what the log shows comes from its rows.
+    Delivery.objects.filter(pk=found.pk).update(attempts=1)
+    page = viewer_client.get(PAGE, {"log": hook.uuid}).content.decode()
+    entry = page[page.index(f'<li class="delivery" id="delivery-{found.pk}"') :]
+    entry = entry[: entry.index("</li>")]
+    assert '<span class="attempt-count">3 attempts</span>' in entry
+    numbers = [f'<td class="num">{n} of 3</td>' for n in (1, 2, 3)]
+    assert all(number in entry for number in numbers)
+    assert entry.index(numbers[0]) < entry.index(numbers[1]) < entry.index(numbers[2])
+
+
+def test_an_attempt_under_way_is_counted_apart_from_the_logged_ones(viewer_client, hook):
+    confirm(hook)
+    found = owed(hook, status=Delivery.Status.PENDING, attempts=[(500, 10, "HTTP 500")])
+    Delivery.objects.filter(pk=found.pk).update(attempts=2)  # leased, its endpoint not answered
+    page = viewer_client.get(PAGE, {"log": hook.uuid}).content.decode()
+    assert '<span class="attempt-count">1 attempt</span>' in page
+    assert "attempt 2 under way" in page
+
+
+def test_json_messages_are_pretty_printed_and_escaped_in_the_log(viewer_client, hook):
+    confirm(hook)
+    owed(hook, message='{"order": {"id": 7, "note": "<b>rush</b>"}}', attempts=[(500, 1, "x")])
+    page = viewer_client.get(PAGE, {"log": hook.uuid}).content.decode()
+    pretty = (
+        "{\n  &quot;order&quot;: {\n    &quot;id&quot;: 7,\n"
+        "    &quot;note&quot;: &quot;&lt;b&gt;rush&lt;/b&gt;&quot;\n  }\n}"
+    )
+    assert pretty in page
+    assert "<b>rush</b>" not in page
+    assert 'class="body" tabindex="0"' in page  # a scrollable body takes the keyboard focus
 
 
 def test_delivered_messages_cannot_be_replayed(operator_client, hook, htmx_headers):
@@ -664,6 +731,144 @@ def test_a_delivery_cannot_be_replayed_through_another_subscription(
     )
     assert response.status_code == 404
     assert Delivery.objects.get().status == Delivery.Status.FAILED
+
+
+# Confirmations
+
+
+@pytest.fixture
+def refused_hook(topic):
+    """An HTTP endpoint nothing listens on, subscribed to events and so pending."""
+    return service.subscribe(topic, "http", "http://127.0.0.1:9/hook")[0]
+
+
+def test_a_pending_subscription_shows_its_confirmation_attempts(
+    viewer_client, refused_hook, htmx_headers
+):
+    assert delivery.send_confirmation(refused_hook.pk) is False  # connection refused
+    assert delivery.send_confirmation(refused_hook.pk, retry=1) is False
+    page = viewer_client.get(PAGE, {"subscription": refused_hook.uuid}).content.decode()
+    region = page[page.index(f'<div id="confirmation-{refused_hook.uuid}"') :]
+    region = region[: region.index("</table>")]
+    assert "Pending: waiting for the endpoint to visit the SubscribeURL it was sent." in region
+    rows = region.split("<tr>")[2:]  # newest first, after the header
+    assert [row.split('<td class="num">')[1].split("<")[0] for row in rows] == ["2", "1"]
+    assert "No answer" in rows[0] and "Connection refused" in rows[0]
+    assert "Retry 1" in rows[0] and "Subscribed" in rows[1]
+    assert ">Resend confirmation<" not in page  # read-only
+    row = page[page.index(f'<tr id="subscription-{refused_hook.uuid}"') :]
+    assert "Confirmation 2 <time" in row[: row.index("</tr>")]
+
+    alone = viewer_client.get(
+        f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation", headers=htmx_headers
+    ).content.decode()
+    assert alone.lstrip().startswith(f'<div id="confirmation-{refused_hook.uuid}"')
+    assert 'hx-trigger="topic-changed from:body, htmx:oobAfterSwap from:body"' in alone
+    plain = viewer_client.get(f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation")
+    assert plain["Location"] == f"{PAGE}?subscription={refused_hook.uuid}#subscription-panel"
+
+
+def test_only_the_latest_confirmation_attempts_are_kept(viewer_client, refused_hook):
+    kept = delivery.CONFIRMATION_ATTEMPTS_KEPT
+    for _ in range(kept + 2):
+        delivery.send_confirmation(refused_hook.pk)
+    numbers = list(
+        ConfirmationAttempt.objects.filter(subscription=refused_hook).values_list(
+            "number", flat=True
+        )
+    )
+    assert numbers == list(range(kept + 2, 2, -1))
+    page = viewer_client.get(PAGE, {"subscription": refused_hook.uuid}).content.decode()
+    assert f"The latest {kept} of {kept + 2} confirmations sent." in page
+
+
+def test_an_email_subscription_shows_what_the_mail_server_said(viewer_client, topic, mailoutbox):
+    subscription = service.subscribe(topic, "email", "ops@example.com")[0]
+    assert delivery.send_confirmation(subscription.pk) is True
+    page = viewer_client.get(PAGE, {"subscription": subscription.uuid}).content.decode()
+    assert "Accepted by the mail server" in page
+    assert "waiting for the recipient to follow the link in the confirmation email" in page
+
+
+def test_an_operator_resends_a_confirmation_at_most_every_half_minute(
+    operator_client, refused_hook, htmx_headers, django_capture_on_commit_callbacks
+):
+    url = f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation/resend"
+    on_its_way = operator_client.post(url, headers=htmx_headers)
+    assert on_its_way.status_code == 400  # Subscribe's own confirmation was never sent
+    assert "on its way already" in toast(on_its_way)["message"]
+
+    delivery.send_confirmation(refused_hook.pk)
+    page = operator_client.get(PAGE, {"subscription": refused_hook.uuid}).content.decode()
+    assert f'action="{url}"' in page and ">Resend confirmation<" in page
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = operator_client.post(url, headers=htmx_headers)
+    assert response.status_code == 200
+    assert toast(response)["message"] == "Sending a new confirmation to http://127.0.0.1:9/hook."
+    assert events(response) == {"topic-changed"}
+    assert len(callbacks) == 1  # the confirmation task, queued once the resend committed
+    assert Subscription.objects.get(pk=refused_hook.pk).confirmation_sent_at == 0
+    region = operator_client.get(
+        f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation", headers=htmx_headers
+    ).content.decode()
+    assert "A confirmation is on its way." in region
+
+    delivery.send_confirmation(refused_hook.pk, requested_by="olga")  # what the task does
+    newest = ConfirmationAttempt.objects.filter(subscription=refused_hook).first()
+    assert (newest.number, newest.requested_by) == (2, "olga")
+    region = operator_client.get(
+        f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation", headers=htmx_headers
+    ).content.decode()
+    assert "Resent by olga" in region
+
+    too_soon = operator_client.post(url, headers=htmx_headers)
+    assert too_soon.status_code == 400
+    assert "you can send another in" in toast(too_soon)["message"]
+    assert Subscription.objects.get(pk=refused_hook.pk).confirmation_sent_at != 0
+
+    ConfirmationAttempt.objects.filter(pk=newest.pk).update(
+        attempted_at=now_ms() - service.RESEND_INTERVAL_MS - 1
+    )
+    assert operator_client.post(url, headers=htmx_headers).status_code == 200
+
+
+def test_a_confirmed_or_queue_subscription_is_not_resent(
+    operator_client, hook, queue_subscription, htmx_headers
+):
+    for subscription in (queue_subscription, hook):
+        confirm(hook)
+        response = operator_client.post(
+            f"{PAGE}subscriptions/{subscription.uuid}/confirmation/resend", headers=htmx_headers
+        )
+        assert response.status_code == 400
+    page = operator_client.get(PAGE, {"subscription": hook.uuid}).content.decode()
+    assert ">Resend confirmation<" not in page
+
+
+def test_without_javascript_a_resend_returns_to_the_open_panel(operator_client, refused_hook):
+    delivery.send_confirmation(refused_hook.pk)
+    response = operator_client.post(f"{PAGE}subscriptions/{refused_hook.uuid}/confirmation/resend")
+    assert response.status_code == 302
+    assert response["Location"] == f"{PAGE}?subscription={refused_hook.uuid}#subscription-panel"
+
+
+# The subscribe form
+
+
+def test_the_subscribe_form_marks_which_protocols_each_field_is_for(operator_client, topic):
+    page = operator_client.get(PAGE).content.decode()
+    form = page[page.index('<form id="subscribe-form"') :]
+    form = form[: form.index("</form>")]
+    assert "data-protocol-switch" in form
+    queue = form[form.index('<div data-protocols="sqs">') :]
+    assert '<label for="subscribe-queue">' in queue[:300]
+    raw = form[form.index('<div data-protocols="sqs http https">') :]
+    assert 'id="subscribe-raw_message_delivery"' in raw[:300]
+    words = form[form.index("data-endpoint-words=") :]
+    assert "&quot;email&quot;: {&quot;label&quot;: &quot;Email address&quot;" in words
+    assert "arn:aws:sqs:us-east-1:000000000000:orders" in words
+    # Without JavaScript every field shows, saying which protocols it is for.
+    assert "Queue (sqs)" in form and "(sqs, http, https)" in form
 
 
 # Settings

@@ -2,6 +2,7 @@
 
 from console.views.topics.attributes import attribute_row, edit_attribute
 from console.views.topics.page import (
+    confirmation_region,
     delivery_log,
     live_fragments,
     subscription_panel,
@@ -12,6 +13,7 @@ from console.views.topics.page import (
 from console.views.topics.publish_and_delete import delete_topic, publish
 from console.views.topics.subscriptions import (
     replay_delivery,
+    resend_confirmation,
     save_filter_policy,
     save_redrive_policy,
     set_raw_delivery,
@@ -22,12 +24,14 @@ from console.views.topics.subscriptions import (
 
 __all__ = [
     "attribute_row",
+    "confirmation_region",
     "delete_topic",
     "delivery_log",
     "edit_attribute",
     "live_fragments",
     "publish",
     "replay_delivery",
+    "resend_confirmation",
     "save_filter_policy",
     "save_redrive_policy",
     "set_raw_delivery",

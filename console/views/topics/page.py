@@ -29,8 +29,14 @@ from console.forms.topics import (
 )
 from console.roles import is_operator
 from console.views import responses
-from notifications import delivery
-from notifications.models import Delivery, PublishedMessage, Subscription, Topic
+from notifications import delivery, service
+from notifications.models import (
+    ConfirmationAttempt,
+    Delivery,
+    PublishedMessage,
+    Subscription,
+    Topic,
+)
 from queues.models import now_ms
 
 TEMPLATE = "console/topic.html"
@@ -104,11 +110,26 @@ def _subscription_rows(topic):
     the whole week of log on every live tick (~90 ms at 100k deliveries on SQLite).
     """
     latest = Delivery.objects.filter(subscription=OuterRef("pk")).order_by("-id").values("pk")[:1]
+    last_confirmation = (
+        ConfirmationAttempt.objects.filter(subscription=OuterRef("pk"))
+        .order_by("-id")
+        .values("pk")[:1]
+    )
     subscriptions = list(
-        topic.subscriptions.annotate(latest_delivery_id=Subquery(latest)).order_by("id")
+        topic.subscriptions.annotate(
+            latest_delivery_id=Subquery(latest),
+            last_confirmation_id=Subquery(last_confirmation),
+        ).order_by("id")
     )
     latest_deliveries = Delivery.objects.prefetch_related("attempt_log").in_bulk(
         [item.latest_delivery_id for item in subscriptions if item.latest_delivery_id]
+    )
+    last_confirmations = ConfirmationAttempt.objects.in_bulk(
+        [
+            item.last_confirmation_id
+            for item in subscriptions
+            if item.last_confirmation_id and not item.is_confirmed
+        ]
     )
     rows = []
     for subscription in subscriptions:
@@ -125,6 +146,7 @@ def _subscription_rows(topic):
                 "latest_failed": latest_delivery is not None and latest_delivery.status in FAILED,
                 "last_attempt": attempts[-1] if attempts else None,
                 "dead_letter_queue": target.rsplit(":", 1)[-1] if target else "",
+                "last_confirmation": last_confirmations.get(subscription.last_confirmation_id),
             }
         )
     return rows
@@ -140,6 +162,13 @@ def _log_context(topic, subscription, failed_only, operator):
             : LOG_LENGTH + 1
         ]
     )
+    for found in deliveries:
+        # What this subscriber was sent (MessageStructure=json picks by protocol).
+        found.body = found.message.body_for(found.protocol)
+        found.logged_attempts = list(found.attempt_log.all())
+        # The attempt counter runs ahead of the log while an attempt waits on its endpoint.
+        pending = found.status == Delivery.Status.PENDING
+        found.attempt_under_way = pending and found.attempts > len(found.logged_attempts)
     return {
         "topic": topic,
         "subscription": subscription,
@@ -172,6 +201,7 @@ def _panel_context(
         "is_operator": operator,
         "raw_toggle": subscription.protocol in RAW_DELIVERY_PROTOCOLS,
         "logged": subscription.protocol in LOGGED_PROTOCOLS,
+        "confirmation": _confirmation_context(topic, subscription, operator),
         "filter_form": filter_form or FilterPolicyForm(subscription),
         "tested": tested,
         "test_result": test_result,
@@ -180,6 +210,24 @@ def _panel_context(
     if operator:
         context["redrive_form"] = redrive_form or RedrivePolicyForm(subscription)
     return context
+
+
+def _confirmation_context(topic, subscription, operator):
+    """A subscription's confirmation: its latest attempts, and whether one is on its way.
+
+    None for subscriptions that need none (queues).
+    """
+    if subscription.protocol not in service.CONFIRMED_BY_ENDPOINT:
+        return None
+    return {
+        "topic": topic,
+        "subscription": subscription,
+        "attempts": service.confirmation_attempts(subscription),
+        "on_its_way": not subscription.is_confirmed and not subscription.confirmation_sent_at,
+        "is_operator": operator,
+        "email": subscription.protocol in ("email", "email-json"),
+        "resend_seconds": service.RESEND_INTERVAL_MS // 1000,
+    }
 
 
 def _attribute_context(topic, attribute, operator, form=None):
@@ -295,6 +343,18 @@ def delivery_log(request, name, subscription_id):
         )
     context = _log_context(topic, subscription, failed_only, is_operator(request.user))
     return render(request, f"{TEMPLATE}#delivery-log", {"log": context})
+
+
+@require_GET
+@login_required
+def confirmation_region(request, name, subscription_id):
+    """A subscription's confirmation attempts; without htmx, the page with its settings open."""
+    topic = _topic_or_404(name)
+    subscription = _subscription_or_404(topic, subscription_id)
+    context = _confirmation_context(topic, subscription, is_operator(request.user))
+    if not request.htmx or context is None:
+        return redirect(_page_url(topic, "subscription-panel", subscription=subscription.uuid))
+    return render(request, f"{TEMPLATE}#confirmation", {"confirmation": context})
 
 
 @require_GET

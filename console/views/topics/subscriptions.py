@@ -1,5 +1,6 @@
 """Changing a topic's subscriptions: subscribing and unsubscribing, raw delivery, the filter
-and redrive policies of the settings panel, and replaying a failed delivery."""
+and redrive policies of the settings panel, resending a confirmation and replaying a failed
+delivery."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -184,17 +185,39 @@ def save_redrive_policy(request, name, subscription_id):
 @require_POST
 @operator_required
 def replay_delivery(request, name, subscription_id, delivery_id):
-    """Deliver a failed or dead-lettered message again, with a fresh round of retries."""
+    """Deliver a failed or dead-lettered message again, as a new delivery with its own retries."""
     topic = _topic_or_404(name)
     subscription = _subscription_or_404(topic, subscription_id)
     found = Delivery.objects.filter(pk=delivery_id, subscription=subscription).first()
     if found is None:
         raise Http404("This subscription has no such delivery.")
     fallback = _page_url(topic, f"delivery-log-{subscription.uuid}", log=subscription.uuid)
-    message = f"Replaying the delivery to {subscription.endpoint}."
+
+    def replaying(replay):
+        message = (
+            f"Replaying delivery {found.pk} to {subscription.endpoint} as delivery {replay.pk}."
+        )
+        return responses.done(request, message, fallback, events=[TOPIC_CHANGED])
+
     return responses.run_action(
         request,
-        lambda: delivery.replay(found),
+        lambda: delivery.replay(found, request.user.get_username()),
+        replaying,
+        back=fallback,
+    )
+
+
+@require_POST
+@operator_required
+def resend_confirmation(request, name, subscription_id):
+    """Send a pending subscription a fresh confirmation; its attempt shows once it is sent."""
+    topic = _topic_or_404(name)
+    subscription = _subscription_or_404(topic, subscription_id)
+    fallback = _page_url(topic, "subscription-panel", subscription=subscription.uuid)
+    message = f"Sending a new confirmation to {subscription.endpoint}."
+    return responses.run_action(
+        request,
+        lambda: service.resend_confirmation(subscription, request.user.get_username()),
         lambda _: responses.done(request, message, fallback, events=[TOPIC_CHANGED]),
         back=fallback,
     )
