@@ -139,9 +139,11 @@ def console_users(roost_server):
     return create_console_users(roost_server)
 
 
-def new_context(browser, base_url, storage_state=None):
-    """A fresh browser context (cookies, storage) at the console's size, with short timeouts."""
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, storage_state=storage_state)
+def new_context(browser, base_url, storage_state=None, **options):
+    """A fresh browser context (cookies, storage) at the console's size, with short timeouts;
+    options go to Playwright's new_context (color_scheme, viewport, permissions)."""
+    options.setdefault("viewport", VIEWPORT)
+    context = browser.new_context(base_url=base_url, storage_state=storage_state, **options)
     context.set_default_timeout(TIMEOUT_MS)
     return context
 
