@@ -80,7 +80,7 @@ def test_failed_delivery_shows_in_the_log_and_replays(
 
     form = page.locator("#subscribe-form")
     form.get_by_label("Protocol").select_option("http")
-    form.get_by_label("Endpoint").fill(failing_endpoint.url)
+    form.get_by_label("URL").fill(failing_endpoint.url)
     form.get_by_role("button", name="Subscribe").click()
     expect(toast(page, "stays pending until it confirms")).to_be_visible()
 
@@ -112,10 +112,12 @@ def test_failed_delivery_shows_in_the_log_and_replays(
     mark_page(page)
 
     delivery.get_by_role("button", name=re.compile("^Replay")).click()
-    expect(toast(page, "Replaying the delivery")).to_be_visible()
-    expect(attempts).to_have_count(2)
-    expect(attempts.nth(1)).to_contain_text("500")
-    expect(delivery.locator(".delivery-head .state")).to_have_text("Failed")
+    expect(toast(page, "Replaying delivery")).to_be_visible()
+    replay = log.locator("li.delivery").filter(has_text="Replay of delivery")
+    expect(replay.locator(".delivery-head .state")).to_have_text("Failed")
+    expect(replay.locator("table.attempts tbody tr")).to_have_count(1)
+    expect(replay.locator("table.attempts tbody tr").first).to_contain_text("500")
+    expect(attempts).to_have_count(2)  # the replayed delivery's, and the replay's
     assert len(failing_endpoint.notifications) == 2
     assert page_was_kept(page)
 
