@@ -178,18 +178,21 @@ class MessageCount:
     capped: bool = False
 
 
-def count_messages(queue, **filters):
+def count_messages(queue, depth=None, **filters):
     """How many of the queue's unexpired messages match the filters (those of `matching`).
 
     Without filters, or by state alone, the depth counts give it from the receive claim's index
-    (queues.service.queue_depths), whatever the queue's size. Other filters count at most
-    COUNT_CAP matches, so a count never reads more than a page of that many rows would.
+    (queues.service.queue_depths, or `depth`, the (visible, in flight, delayed) the caller read
+    already), whatever the queue's size. Other filters count at most COUNT_CAP matches, so a
+    count never reads more than a page of that many rows would.
     """
     now = now_ms()
     messages, checks = matching(queue, now, **filters)
     states = set(filters.get("states") or STATES)
     if not any(filters.get(name) not in (None, "") for name in _NARROWING):
-        visible, in_flight, delayed, _ = queue_depths([queue.id]).get(queue.id, (0, 0, 0, None))
+        if depth is None:
+            depth = queue_depths([queue.id]).get(queue.id, (0, 0, 0, None))[:3]
+        visible, in_flight, delayed = depth
         by_state = {"visible": visible, "in_flight": in_flight, "delayed": delayed}
         return MessageCount(sum(by_state[state] for state in states))
     messages = messages.filter(sent_at__gte=oldest_kept(queue, now))

@@ -95,9 +95,10 @@ def _attribute_rows(queue, editing=None):
     ]
 
 
-def _explore(request, queue):
+def _explore(request, queue, stats=None):
     """One page of the message explorer for the request's filters and cursor, with the count of
-    messages matching and where this page stands among them."""
+    messages matching and where this page stands among them (from `stats`, the queue's depth,
+    when given and unfiltered)."""
     form = PeekFilterForm(_filter_data(request))
     cursor = request.GET.get("cursor", "")
     trail = [part for part in request.GET.get("trail", "").split(",") if part]
@@ -108,7 +109,8 @@ def _explore(request, queue):
             messages, next_cursor = peek.peek_messages(
                 queue, cursor=cursor or None, **form.peek_arguments()
             )
-            count = peek.count_messages(queue, **form.filters())
+            depth = (stats.visible, stats.in_flight, stats.delayed) if stats else None
+            count = peek.count_messages(queue, depth, **form.filters())
         except RoostError as refusal:
             error = refusal.message
     limit = form.peek_arguments()["limit"] if not form.is_bound or form.is_valid() else 25
@@ -196,12 +198,13 @@ def _page_context(request, queue, **overrides):
         "queue_url": queue.url(request.build_absolute_uri("/").rstrip("/")),
         "sources": list(Queue.objects.filter(dead_letter_queue=queue).order_by("name")),
         "attribute_rows": _attribute_rows(queue, overrides.pop("editing", None)),
-        "explorer": _explore(request, queue),
         "selection_form": _selection_form(operator, is_dead_letter_queue),
         **_stats_context(queue, is_dead_letter_queue),
         **_move_tasks_context(queue, operator, is_dead_letter_queue),
         "chart": charts.queue_chart(queue.id),
     }
+    # After the depth: an unfiltered explorer counts with it instead of reading it again.
+    context["explorer"] = _explore(request, queue, context["stats"])
     if operator:
         context["tag_form"] = TagForm()
         context["send_form"] = SendMessageForm(queue=queue)

@@ -342,3 +342,15 @@ def test_the_explorer_rows_link_to_the_message_page(viewer_client, queue, htmx_h
     assert f'aria-controls="message-{pk}-details"' in html
     explorer = queue_views._explore(viewer_client.get("/queues/orders/").wsgi_request, queue)
     assert explorer["count"] == peek.MessageCount(1)
+
+
+def test_the_page_counts_with_the_depth_its_stats_show(viewer_client, queue, monkeypatch):
+    for n in range(3):
+        send(queue, f"m{n}")
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the explorer read the depth a second time")
+
+    monkeypatch.setattr(peek, "queue_depths", read_again)
+    html = viewer_client.get("/queues/orders/").content.decode()
+    assert "1–3 of 3" in html
