@@ -310,3 +310,33 @@ def _serious_violations(page, where):
         for violation in results.response["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
+
+
+def test_on_a_dead_letter_queue_ticked_messages_can_be_deleted_or_redriven(
+    operator_page, make_queue, sqs_json
+):
+    dead_letters = make_queue()
+    arn = sqs_json.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    source = make_queue(
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+    )
+    _send_many(sqs_json, dead_letters, ["poison 1", "poison 2", "poison 3"])
+    page = operator_page
+    page.goto(f"/queues/{_name(dead_letters)}/")
+    expect(message_rows(page)).to_have_count(3)
+
+    message_row(page, "poison 1").get_by_role("checkbox").check()
+    page.get_by_role("button", name="Delete selected…").click()
+    dialog = page.locator("dialog#dialog")
+    dialog.get_by_role("button", name="Delete 1 message").click()
+    expect(toast(page, "Deleted 1 message.")).to_be_visible()
+    expect(message_rows(page)).to_have_count(2)
+
+    message_row(page, "poison 2").get_by_role("checkbox").check()
+    page.get_by_label("Move to").select_option(_name(source))
+    page.get_by_role("button", name="Redrive selected messages").click()
+    expect(toast(page, f"Moved 1 message to {_name(source)}.")).to_be_visible()
+    assert _count(sqs_json, dead_letters) == 1
+    assert _count(sqs_json, source) == 1

@@ -354,3 +354,14 @@ def test_the_page_counts_with_the_depth_its_stats_show(viewer_client, queue, mon
     monkeypatch.setattr(peek, "queue_depths", read_again)
     html = viewer_client.get("/queues/orders/").content.decode()
     assert "1–3 of 3" in html
+
+
+def test_without_javascript_the_confirmation_is_a_page_of_its_own(operator_client, queue):
+    for n in range(3):
+        send(queue, f"m{n}")
+    pks = list(Message.objects.values_list("pk", flat=True))
+    html = operator_client.get(
+        "/queues/orders/messages/delete", {"scope": "selected", "message": pks[:2]}
+    ).content.decode()
+    assert "<!doctype html>" in html and "Delete 2 messages?" in html
+    assert '<form method="post" action="/queues/orders/messages/delete"' in html
