@@ -4,6 +4,7 @@ messages: one from its page, those ticked in the explorer, or all that match its
 Looking changes nothing: these pages peek (queues.peek), as the explorer does.
 """
 
+import functools
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -43,6 +44,7 @@ class MessageGone(Http404):
 def _answer_gone(view):
     """Answer MessageGone with a 404 page that names the message and links back to its queue."""
 
+    @functools.wraps(view)
     def wrapped(request, name, message_id, *args, **kwargs):
         try:
             return view(request, name, message_id, *args, **kwargs)
@@ -50,7 +52,6 @@ def _answer_gone(view):
             context = {"nav": "overview", "queue": gone.queue, "message_id": gone.message_id}
             return render(request, "console/queues/message_gone.html", context, status=404)
 
-    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
     return wrapped
 
 
