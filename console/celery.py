@@ -4,7 +4,7 @@ import os
 import signal
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_shutting_down
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutting_down
 
 from console import broker
 from notifications import transports
@@ -28,6 +28,18 @@ def leave_sigterm_to_the_main_process(**kwargs):
     exits when the main process closes the pool.
     """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@worker_process_shutdown.connect
+def write_queue_activity(**kwargs):
+    """Write the messages a pool child counted before it exits.
+
+    A prefork child leaves through os._exit, which skips the atexit hook that does this in every
+    other process.
+    """
+    from queues import activity  # noqa: PLC0415 (this module is imported before Django is set up)
+
+    activity.stop()
 
 
 @worker_shutting_down.connect

@@ -11,6 +11,10 @@ messages and every live stream end (`queues.long_poll.stop`), then reaches the s
 - Twisted (Daphne) cancels every request as soon as its reactor stops, which would cut long polls
   off unanswered; it hears of the signal once the requests in flight have finished, at most
   ANSWER_SECONDS later.
+
+Once the requests have finished, the queue activity this process counted is written: at uvicorn's
+lifespan shutdown (uvicorn then re-raises the signal, which ends the process without atexit
+hooks), or by the atexit hook under Daphne, which has no lifespan and exits normally.
 """
 
 import asyncio
@@ -18,7 +22,7 @@ import functools
 import signal
 import threading
 
-from queues import long_poll
+from queues import activity, long_poll
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 ANSWER_SECONDS = 1.0
@@ -32,6 +36,8 @@ def graceful(application):
     """Wrap an ASGI application so that stop signals end its long polls and live streams."""
 
     async def served(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await _lifespan(receive, send)
         if scope["type"] != "http":
             # A WebSocket's application ends only when the server closes the socket.
             if scope["type"] == "websocket":
@@ -46,6 +52,18 @@ def graceful(application):
             _requests.discard(task)
 
     return served
+
+
+async def _lifespan(receive, send):
+    """Answer the server's lifespan events; at shutdown, write the queue activity counted here."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await asyncio.to_thread(activity.stop)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def _hook_signals():

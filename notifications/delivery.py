@@ -40,7 +40,6 @@ from notifications.models import (
     RemovedSubscription,
     Subscription,
 )
-from queues import activity
 from queues import service as queue_service
 from queues.models import now_ms
 
@@ -100,7 +99,6 @@ def deliver_to_queues(limit=DRAIN_BATCH):
         count = _drain_batch(limit)
         done += count
         if count < limit:
-            activity.flush()  # sends counted inside the drain's transactions
             return done
 
 
@@ -234,7 +232,7 @@ def deliver_in_publish(rows, messages, subscriptions):
     into_queues = [row for row in rows if row[2] == "sqs"]
     if not into_queues or len(into_queues) > INLINE_QUEUE_DELIVERIES:
         return rows
-    left, delivered, sent_to = [row for row in rows if row[2] != "sqs"], [], None
+    left, delivered = [row for row in rows if row[2] != "sqs"], []
     by_queue = {}
     for subscription_id, message_id, _protocol in into_queues:
         subscription = subscriptions[subscription_id]
@@ -249,14 +247,9 @@ def deliver_in_publish(rows, messages, subscriptions):
             done, errors = _send_batch(queue, batch)
             delivered += done
             failed = [owed for owed, _error in errors]
-            sent_to = queue.id
         left += [(owed.subscription.pk, owed.message.pk, "sqs") for owed in failed]
     if delivered:  # counted once after the commit: once per queue took half the commit's time
         transaction.on_commit(functools.partial(metrics.delivered, delivered))
-    if sent_to is not None:
-        # send_messages counts into queues.activity but flushes only outside a transaction:
-        # a count of nothing after the commit flushes this process's counts when they are due.
-        transaction.on_commit(functools.partial(activity.count, sent_to))
     return left
 
 

@@ -39,10 +39,11 @@ def queue_stats(queue_ids=None):
 
 
 def queue_rates(queue_ids):
-    """{queue pk: (sent, received) over about the last minute}; queues without traffic get 0."""
+    """{queue pk: activity.Rates (.sent, .received, .deleted) in the last minute}; queues without
+    traffic get zeros. Any number of queues costs one query (activity.rates)."""
     queue_ids = list(queue_ids)
     counted = activity.rates(queue_ids)
-    return {pk: counted.get(pk, (0, 0)) for pk in queue_ids}
+    return {pk: counted.get(pk, activity.NO_RATES) for pk in queue_ids}
 
 
 def depths_by_name():

@@ -242,16 +242,17 @@ class MessageMoveTask(models.Model):
 
 
 class QueueActivity(models.Model):
-    """One queue's minute: messages sent and received, and its depth when last sampled.
+    """One queue's minute: messages sent, received and deleted, and its depth when last sampled.
 
-    The console's rates and charts read these; each process adds its own counts every few
-    seconds (queues.activity), so no request pays for a counter update.
+    The console's chart reads these; each process adds its own counts about once a second
+    (queues.activity), so no request pays for a counter update. Beat samples the depths.
     """
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
     minute = models.BigIntegerField()  # minutes since the epoch
     sent = models.BigIntegerField(default=0)
     received = models.BigIntegerField(default=0)
+    deleted = models.BigIntegerField(default=0)
     visible = models.BigIntegerField(null=True, blank=True)
     in_flight = models.BigIntegerField(null=True, blank=True)
     delayed = models.BigIntegerField(null=True, blank=True)
@@ -260,6 +261,39 @@ class QueueActivity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["queue", "minute"], name="activity_queue_minute"),
         ]
+        indexes = [
+            # The daily prune finds old minutes of every queue without reading the whole table.
+            models.Index(fields=["minute"], name="activity_minute_idx"),
+        ]
 
     def __str__(self):
         return f"{self.queue_id}@{self.minute}"
+
+
+class RecentQueueActivity(models.Model):
+    """One queue's five seconds: messages sent, received and deleted.
+
+    "Per minute" on the console is the sum of the last twelve of these, so a burst counts in full
+    for a minute and then not at all (a minute row cannot say which part of it is past). Rows are
+    pruned after a few minutes; QueueActivity keeps the minute totals.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.BigIntegerField()  # five-second periods since the epoch
+    sent = models.BigIntegerField(default=0)
+    received = models.BigIntegerField(default=0)
+    deleted = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["queue", "period"], name="recent_activity_queue_period"
+            ),
+        ]
+        indexes = [
+            # The rates of every queue at once (the overview's sort) and the prune read by period.
+            models.Index(fields=["period"], name="recent_activity_period_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.queue_id}@{self.period}"

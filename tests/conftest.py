@@ -51,6 +51,15 @@ atexit.register(shutil.rmtree, _METRICS_DIR, ignore_errors=True)
 _LOG_OFFSETS = pytest.StashKey[dict]()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _queue_activity_written_by_hand():
+    """Unit tests write counted queue activity with activity.flush(): a background writer, on a
+    connection of its own, could not see a test's uncommitted queues."""
+    from queues import activity  # noqa: PLC0415 (Django is set up once the session starts)
+
+    activity.background = False
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "roost_server" in getattr(item, "fixturenames", ()):

@@ -6,7 +6,7 @@ import time
 from django.db import connection, transaction
 from django.db.models import Max
 
-from queues import message_sql, metrics, peek
+from queues import activity, message_sql, metrics, peek
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
 from queues.models import Message, Queue, now_ms
 from queues.service.redrive import _check_redrive_queues, _redrive
@@ -22,6 +22,7 @@ def delete_message_by_id(queue, message_id):
     """Delete one message of the queue, whatever its state; return whether it was still there."""
     deleted, _ = Message.objects.filter(pk=message_id, queue_id=queue.id).delete()
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    activity.count(queue.id, deleted=deleted)
     return deleted > 0
 
 
@@ -39,6 +40,7 @@ def delete_messages_by_id(queue, message_ids):
         batch = message_ids[start : start + message_sql.DELETE_BATCH]
         deleted += Message.objects.filter(queue_id=queue.id, pk__in=batch).delete()[0]
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    activity.count(queue.id, deleted=deleted)
     return deleted
 
 
@@ -75,6 +77,7 @@ def delete_matching_messages(queue, filters, up_to_id):
         if connection.vendor == "sqlite":
             time.sleep(time.monotonic() - started)
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    activity.count(queue.id, deleted=deleted)
     return deleted
 
 

@@ -156,6 +156,7 @@ def receive_messages(
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
             metrics.count(metrics.MESSAGES_DEAD_LETTERED, queue.name, moved)
+            activity.count(queue.dead_letter_queue_id, sent=moved)
     if rows:
         activity.count(queue.id, received=len(rows))
         metrics.count(metrics.MESSAGES_RECEIVED, queue.name, len(rows))
@@ -266,6 +267,7 @@ def delete_message(queue, receipt_handle):
     pk, token = receipts.parse_handle(receipt_handle, queue.id)
     deleted = message_sql.delete_received(queue.id, [(pk, token)])
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    activity.count(queue.id, deleted=deleted)
 
 
 def delete_messages(queue, entries):
@@ -282,6 +284,7 @@ def delete_messages(queue, entries):
             failures.append((entry_id, error))
     deleted = message_sql.delete_received(queue.id, receipts_to_delete)
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
+    activity.count(queue.id, deleted=deleted)
     return done, failures
 
 

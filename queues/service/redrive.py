@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Max, Q
 
-from queues import cross_process, notifier
+from queues import activity, cross_process, notifier
 from queues.errors import (
     InvalidParameterValue,
     MissingParameter,
@@ -253,6 +253,9 @@ def _redrive(ids, source_id, destination_id, now):
     )
     cross_process.announce(destination_id)
     transaction.on_commit(lambda: notifier.signal(destination_id))
+    # Counted as a delete here and a send there: the console's rates show where messages went.
+    activity.count(source_id, deleted=moved)
+    activity.count(destination_id, sent=moved)
     return moved
 
 

@@ -241,7 +241,7 @@ def test_queue_stats_cover_every_queue_empty_or_not(queue):
 
 
 def test_queue_rates_give_an_idle_queue_zero(queue):
-    assert depths.queue_rates([queue.pk]) == {queue.pk: (0, 0)}
+    assert depths.queue_rates([queue.pk]) == {queue.pk: (0, 0, 0)}
 
 
 def test_the_listing_digest_changes_when_a_queue_or_topic_comes_or_goes(operator):

@@ -1,11 +1,14 @@
-"""Queue activity: sends and receives counted per minute, and depths sampled for the charts."""
+"""Queue activity: every message sent, received and deleted counted, and depths sampled."""
 
 import pytest
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 
 from queues import activity, service
-from queues.models import QueueActivity
+from queues.models import Message, QueueActivity, RecentQueueActivity, now_ms
 
-pytestmark = pytest.mark.django_db
+# Counts are taken once the sender's transaction commits: these tests commit as a server does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -19,17 +22,21 @@ def _fresh_state():
 
 def send(queue, count):
     entries = [service.SendEntry(body=f"m{index}", id=str(index)) for index in range(count)]
-    service.send_messages(queue, entries)
+    return service.send_messages(queue, entries)[0]
 
 
-def test_sends_and_receives_are_counted_in_the_current_minute():
+def test_sends_receives_and_deletes_are_counted_in_the_current_minute():
     queue = service.create_queue("busy")
     send(queue, 7)
-    service.receive_messages(queue, 5)
+    received = service.receive_messages(queue, 5)
+    service.delete_messages(
+        queue, [(str(index), message["ReceiptHandle"]) for index, message in enumerate(received)]
+    )
     activity.flush()
     row = QueueActivity.objects.get(queue=queue)
     assert row.minute == activity.current_minute()
-    assert (row.sent, row.received) == (7, 5)
+    assert (row.sent, row.received, row.deleted) == (7, 5, 5)
+    assert activity.rates([queue.id])[queue.id] == (7, 5, 5)
 
 
 def test_flushes_from_several_processes_add_up():
@@ -39,6 +46,19 @@ def test_flushes_from_several_processes_add_up():
     send(queue, 4)
     activity.flush()
     assert QueueActivity.objects.get(queue=queue).sent == 7
+    assert sum(RecentQueueActivity.objects.values_list("sent", flat=True)) == 7
+
+
+def test_many_queues_are_written_in_batched_statements():
+    queues = [service.create_queue(f"q{index}") for index in range(activity.ROWS_PER_STATEMENT + 1)]
+    for queue in queues:
+        activity.count(queue.id, sent=2)
+    with CaptureQueriesContext(activity.own_connection()) as statements:
+        activity.flush()
+    assert len(statements) <= 4  # at most two a table
+    rates = activity.rates([queue.id for queue in queues])
+    assert {rate.sent for rate in rates.values()} == {2}
+    assert len(rates) == len(queues)
 
 
 def test_counts_for_a_deleted_queue_are_dropped_without_error():
@@ -49,26 +69,60 @@ def test_counts_for_a_deleted_queue_are_dropped_without_error():
     assert not QueueActivity.objects.exists()
 
 
-def test_rates_cover_the_last_minute():
-    quiet = service.create_queue("quiet")
-    busy = service.create_queue("busy")
-    send(busy, 10)
-    service.receive_messages(busy, 4)
-    activity.flush()
-    rates = activity.rates([quiet.id, busy.id])
-    assert rates[busy.id] == (10, 4)
-    assert quiet.id not in rates
-
-
-def test_rates_weigh_the_previous_minute_by_what_is_left_of_it():
+def test_a_send_inside_a_transaction_that_rolls_back_is_not_counted():
     queue = service.create_queue("busy")
-    QueueActivity.objects.create(
-        queue=queue, minute=activity.current_minute() - 1, sent=600, received=0
-    )
-    QueueActivity.objects.create(queue=queue, minute=activity.current_minute() - 2, sent=999)
-    sent, received = activity.rates([queue.id])[queue.id]
-    assert 0 <= sent <= 600
-    assert received == 0
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(queue, 3)
+        raise RuntimeError("the publish failed")
+    activity.flush()
+    assert not QueueActivity.objects.filter(queue=queue, sent__gt=0).exists()
+
+
+def test_dead_lettering_counts_as_sent_into_the_dead_letter_queue():
+    dead_letter_queue = service.create_queue("dlq")
+    policy = f'{{"deadLetterTargetArn": "{dead_letter_queue.arn}", "maxReceiveCount": 1}}'
+    queue = service.create_queue("work", {"RedrivePolicy": policy})
+    send(queue, 2)
+    service.receive_messages(queue, 10, visibility_timeout=0)
+    service.receive_messages(queue, 10)  # both have been received once: they move
+    activity.flush()
+    rates = activity.rates([queue.id, dead_letter_queue.id])
+    assert rates[queue.id] == (2, 2, 0)
+    assert rates[dead_letter_queue.id] == (2, 0, 0)
+
+
+def test_a_redrive_counts_as_deleted_from_the_dead_letter_queue_and_sent_to_the_source():
+    dead_letter_queue = service.create_queue("dlq")
+    policy = f'{{"deadLetterTargetArn": "{dead_letter_queue.arn}", "maxReceiveCount": 1}}'
+    queue = service.create_queue("work", {"RedrivePolicy": policy})
+    send(dead_letter_queue, 3)
+    ids = list(Message.objects.filter(queue=dead_letter_queue).values_list("pk", flat=True))
+    assert service.redrive_messages(dead_letter_queue, ids, destination=queue) == 3
+    activity.flush()
+    rates = activity.rates([queue.id, dead_letter_queue.id])
+    assert rates[queue.id] == (3, 0, 0)
+    assert rates[dead_letter_queue.id] == (3, 0, 3)
+
+
+def test_the_last_minute_holds_a_burst_for_a_minute_then_drops_it():
+    queue = service.create_queue("bursty")
+    at = now_ms()
+    period = at // activity.PERIOD_MS
+    RecentQueueActivity.objects.create(queue=queue, period=period, sent=30)
+    period_ms = activity.PERIOD_MS
+    assert activity.rates([queue.id], at_ms=at)[queue.id].sent == 30
+    assert activity.rates([queue.id], at_ms=at + 55_000)[queue.id].sent == 30
+    assert queue.id not in activity.rates([queue.id], at_ms=(period + 12) * period_ms)
+    assert activity.rates(None, at_ms=at)[queue.id].sent == 30
+
+
+def test_rates_of_many_queues_are_read_at_once_and_picked():
+    queues = [service.create_queue(f"q{index}") for index in range(3)]
+    for queue in queues:
+        activity.count(queue.id, sent=1)
+    activity.flush()
+    wanted = [queues[0].id, *range(10**9, 10**9 + activity.MANY_QUEUES)]
+    assert set(activity.rates(wanted)) == {queues[0].id}
 
 
 def test_depth_samples_land_beside_the_counts():
@@ -80,10 +134,18 @@ def test_depth_samples_land_beside_the_counts():
     assert (row.sent, row.visible, row.in_flight, row.delayed) == (3, 3, 0, 0)
 
 
-def test_prune_keeps_a_day():
+def test_prune_keeps_a_day_of_minutes_and_a_few_minutes_of_periods(monkeypatch):
+    monkeypatch.setattr(activity, "PRUNE_BATCH", 2)  # several batches
     queue = service.create_queue("old")
     now = activity.current_minute()
-    QueueActivity.objects.create(queue=queue, minute=now - activity.KEEP_MINUTES - 1, sent=1)
+    QueueActivity.objects.bulk_create(
+        QueueActivity(queue=queue, minute=now - activity.KEEP_MINUTES - age, sent=1)
+        for age in range(1, 6)
+    )
     QueueActivity.objects.create(queue=queue, minute=now - 10, sent=2)
+    period = now_ms() // activity.PERIOD_MS
+    RecentQueueActivity.objects.create(queue=queue, period=period - 100, sent=1)
+    RecentQueueActivity.objects.create(queue=queue, period=period - 1, sent=2)
     activity.prune()
     assert list(QueueActivity.objects.values_list("sent", flat=True)) == [2]
+    assert list(RecentQueueActivity.objects.values_list("sent", flat=True)) == [2]
