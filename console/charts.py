@@ -1,8 +1,10 @@
 """The queue page's chart: depth and throughput over the last hour, drawn as inline SVG.
 
 Server-rendered so it needs no charting library, works without JavaScript and is swapped like
-any other live region. Minutes without a sample carry the last depth forward; minutes without
-traffic count zero.
+any other live region. Each minute's sent, received and deleted are that minute's every message
+(queues.activity). The depth line's last point is the depth now, the one the page shows beside
+it; earlier minutes have beat's once-a-minute samples, and a minute without one carries the last
+depth forward.
 """
 
 from dataclasses import dataclass
@@ -42,11 +44,12 @@ def _points(values, ceiling):
     )
 
 
-def queue_chart(queue_id):
-    """Context for templates/console/queues/_chart.html."""
+def queue_chart(queue_id, now):
+    """Context for templates/console/queues/_chart.html; `now` is the queue's depth now (a
+    queues.depths.QueueStats)."""
     first = activity.current_minute() - MINUTES + 1
     rows = {row.minute: row for row in activity.history(queue_id, MINUTES)}
-    visible, in_flight, sent, received = [], [], [], []
+    visible, in_flight, sent, received, deleted = [], [], [], [], []
     depth = (0, 0)
     for minute in range(first, first + MINUTES):
         row = rows.get(minute)
@@ -56,6 +59,8 @@ def queue_chart(queue_id):
         in_flight.append(depth[1])
         sent.append(row.sent if row else 0)
         received.append(row.received if row else 0)
+        deleted.append(row.deleted if row else 0)
+    visible[-1], in_flight[-1] = now.visible, now.in_flight
     depth_series = [
         Series("Visible", "chart-visible", visible),
         Series("In flight", "chart-inflight", in_flight),
@@ -63,9 +68,10 @@ def queue_chart(queue_id):
     rate_series = [
         Series("Sent / min", "chart-sent", sent),
         Series("Received / min", "chart-received", received),
+        Series("Deleted / min", "chart-deleted", deleted),
     ]
     depth_ceiling = _scale(max(max(visible), max(in_flight), 1))
-    rate_ceiling = _scale(max(max(sent), max(received), 1))
+    rate_ceiling = _scale(max(max(sent), max(received), max(deleted), 1))
     for series in depth_series:
         series.points = _points(series.values, depth_ceiling)
     for series in rate_series:
@@ -77,6 +83,12 @@ def queue_chart(queue_id):
         "depth_ceiling": depth_ceiling,
         "rate_series": rate_series,
         "rate_ceiling": rate_ceiling,
-        "has_data": bool(rows),
-        "latest": {"visible": visible[-1], "sent": sent[-1], "received": received[-1]},
+        "has_data": bool(rows) or bool(now.total),
+        "latest": {
+            "visible": visible[-1],
+            "in_flight": in_flight[-1],
+            "sent": sent[-1],
+            "received": received[-1],
+            "deleted": deleted[-1],
+        },
     }

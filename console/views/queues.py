@@ -31,7 +31,7 @@ from console.roles import is_operator
 from console.views import responses
 from console.views.guards import operator_required
 from queues import peek, service
-from queues.depths import EMPTY, queue_stats
+from queues.depths import EMPTY, queue_rates, queue_stats
 from queues.models import MessageMoveTask, Queue
 
 TEMPLATE = "console/queue.html"
@@ -69,8 +69,14 @@ def _stats_context(queue, is_dead_letter_queue):
     return {
         "queue": queue,
         "stats": queue_stats([queue.pk]).get(queue.pk, EMPTY),
+        "rates": queue_rates([queue.pk])[queue.pk],
         "is_dead_letter_queue": is_dead_letter_queue,
     }
+
+
+def _chart_context(queue, stats_context):
+    """The chart, its depth line ending at the depth the stats show."""
+    return {"chart": charts.queue_chart(queue.id, stats_context["stats"])}
 
 
 def _move_tasks_context(queue, operator, is_dead_letter_queue):
@@ -201,6 +207,9 @@ def _page_context(request, queue, **overrides):
         "selection_form": _selection_form(operator, is_dead_letter_queue),
         **_stats_context(queue, is_dead_letter_queue),
         **_move_tasks_context(queue, operator, is_dead_letter_queue),
+    stats = _stats_context(queue, is_dead_letter_queue)
+    context.update(stats)
+    context.update(_chart_context(queue, stats))
         "chart": charts.queue_chart(queue.id),
     }
     # After the depth: an unfiltered explorer counts with it instead of reading it again.
@@ -265,13 +274,12 @@ def move_tasks_region(request, name):
 
 def live_fragments(user, name):
     """The queue page's live regions: `queue-stats`, `queue-chart` and `move-tasks`."""
+    stats = _stats_context(queue, is_dead_letter_queue)
     queue = Queue.objects.select_related("dead_letter_queue").get(name=name)
     is_dead_letter_queue = _is_dead_letter_queue(queue)
     return {
-        "queue-stats": render_to_string(
-            f"{TEMPLATE}#queue-stats", _stats_context(queue, is_dead_letter_queue)
-        ),
-        "queue-chart": render_to_string(CHART_TEMPLATE, {"chart": charts.queue_chart(queue.id)}),
+        "queue-stats": render_to_string(f"{TEMPLATE}#queue-stats", stats),
+        "queue-chart": render_to_string(CHART_TEMPLATE, _chart_context(queue, stats)),
         "move-tasks": render_to_string(
             f"{TEMPLATE}#move-tasks",
             _move_tasks_context(queue, is_operator(user), is_dead_letter_queue),

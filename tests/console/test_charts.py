@@ -1,9 +1,11 @@
-"""The queue page's chart: an hour of depth samples and per-minute traffic, as SVG points."""
+"""The queue page's chart: an hour of depth samples ending at the depth now, and per-minute
+traffic, as SVG points."""
 
 import pytest
 
 from console import charts
 from queues import activity, service
+from queues.depths import EMPTY, QueueStats
 from queues.models import QueueActivity
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +18,7 @@ def queue():
 
 
 def test_an_idle_queue_draws_flat_lines_and_says_so(queue):
-    chart = charts.queue_chart(queue.id)
+    chart = charts.queue_chart(queue.id, EMPTY)
     assert not chart["has_data"]
     for series in chart["depth_series"] + chart["rate_series"]:
         assert len(series.values) == charts.MINUTES
@@ -27,22 +29,41 @@ def test_an_idle_queue_draws_flat_lines_and_says_so(queue):
 def test_depth_carries_forward_and_traffic_counts_per_minute(queue):
     now = activity.current_minute()
     QueueActivity.objects.create(queue=queue, minute=now - 10, visible=40, in_flight=3, sent=9)
-    QueueActivity.objects.create(queue=queue, minute=now - 2, received=7)
-    chart = charts.queue_chart(queue.id)
+    QueueActivity.objects.create(queue=queue, minute=now - 2, received=7, deleted=4)
+    chart = charts.queue_chart(queue.id, QueueStats(visible=40, in_flight=3))
     visible = chart["depth_series"][0].values
     # The last index is the current minute, so "10 minutes ago" is index 49.
     assert visible[:49] == [0] * 49
     assert visible[49:] == [40] * 11  # the sample holds until the next one
-    sent, received = (series.values for series in chart["rate_series"])
+    sent, received, deleted = (series.values for series in chart["rate_series"])
     assert sent[49] == 9 and sum(sent) == 9
     assert received[57] == 7 and sum(received) == 7
+    assert deleted[57] == 4 and sum(deleted) == 4
     assert chart["depth_ceiling"] == 50
     assert chart["rate_ceiling"] == 10
 
 
+def test_the_depth_line_ends_at_the_depth_now_not_at_the_last_sample(queue):
+    QueueActivity.objects.create(queue=queue, minute=activity.current_minute() - 1, visible=2)
+    QueueActivity.objects.create(queue=queue, minute=activity.current_minute(), visible=5, sent=30)
+    chart = charts.queue_chart(queue.id, QueueStats(visible=30, in_flight=4))
+    visible, in_flight = (series.values for series in chart["depth_series"])
+    assert visible[-2:] == [2, 30]
+    assert in_flight[-1] == 4
+    assert chart["latest"]["visible"] == 30
+    assert chart["depth_ceiling"] == 50
+
+
+def test_a_queue_with_messages_but_no_rows_yet_has_data(queue):
+    chart = charts.queue_chart(queue.id, QueueStats(visible=3))
+    assert chart["has_data"]
+    assert chart["depth_series"][0].values[-1] == 3
+
+
 def test_points_span_the_width_and_stay_inside_the_height(queue):
     QueueActivity.objects.create(queue=queue, minute=activity.current_minute(), visible=5)
-    points = charts.queue_chart(queue.id)["depth_series"][0].points.split()
+    now = QueueStats(visible=5)
+    points = charts.queue_chart(queue.id, now)["depth_series"][0].points.split()
     xs = [float(point.split(",")[0]) for point in points]
     ys = [float(point.split(",")[1]) for point in points]
     assert xs[0] == 0 and xs[-1] == charts.WIDTH
