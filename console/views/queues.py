@@ -205,13 +205,11 @@ def _page_context(request, queue, **overrides):
         "sources": list(Queue.objects.filter(dead_letter_queue=queue).order_by("name")),
         "attribute_rows": _attribute_rows(queue, overrides.pop("editing", None)),
         "selection_form": _selection_form(operator, is_dead_letter_queue),
-        **_stats_context(queue, is_dead_letter_queue),
         **_move_tasks_context(queue, operator, is_dead_letter_queue),
+    }
     stats = _stats_context(queue, is_dead_letter_queue)
     context.update(stats)
     context.update(_chart_context(queue, stats))
-        "chart": charts.queue_chart(queue.id),
-    }
     # After the depth: an unfiltered explorer counts with it instead of reading it again.
     context["explorer"] = _explore(request, queue, context["stats"])
     if operator:
@@ -274,9 +272,9 @@ def move_tasks_region(request, name):
 
 def live_fragments(user, name):
     """The queue page's live regions: `queue-stats`, `queue-chart` and `move-tasks`."""
-    stats = _stats_context(queue, is_dead_letter_queue)
     queue = Queue.objects.select_related("dead_letter_queue").get(name=name)
     is_dead_letter_queue = _is_dead_letter_queue(queue)
+    stats = _stats_context(queue, is_dead_letter_queue)
     return {
         "queue-stats": render_to_string(f"{TEMPLATE}#queue-stats", stats),
         "queue-chart": render_to_string(CHART_TEMPLATE, _chart_context(queue, stats)),
