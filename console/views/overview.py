@@ -1,9 +1,13 @@
-"""The overview: every queue and topic with its live numbers, a name filter, create forms."""
+"""The overview: queues and topics a page at a time, with live numbers, sorting, a name filter
+and the create forms."""
 
 import hashlib
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -16,8 +20,8 @@ from console.views import responses
 from console.views.guards import operator_required
 from notifications import service as topics_service
 from notifications.models import Subscription, Topic
+from queues import listing
 from queues import service as queues_service
-from queues.depths import EMPTY, queue_rates, queue_stats
 from queues.models import Queue
 
 TEMPLATE = "console/overview.html"
@@ -36,34 +40,6 @@ sns = boto3.client("sns", endpoint_url="{endpoint}", region_name="{region}",
 topic_arn = sns.create_topic(Name="events")["TopicArn"]"""
 
 
-def _queue_rows(queues, everything=False):
-    """What each queue row shows: the queue, its stats and rates, its DLQ's stats."""
-    queues = list(queues)
-    dead_letter_ids = set(
-        Queue.objects.filter(dead_letter_queue__isnull=False).values_list(
-            "dead_letter_queue_id", flat=True
-        )
-    )
-    counted = None
-    if not everything:
-        counted = {queue.pk for queue in queues}
-        counted |= {queue.dead_letter_queue_id for queue in queues if queue.dead_letter_queue_id}
-    stats = queue_stats(counted)
-    rates = queue_rates([queue.pk for queue in queues])
-    return [
-        {
-            "queue": queue,
-            "stats": stats.get(queue.pk, EMPTY),
-            "rates": rates.get(queue.pk),
-            "is_dead_letter_queue": queue.pk in dead_letter_ids,
-            "dead_letter_stats": (
-                stats.get(queue.dead_letter_queue_id, EMPTY) if queue.dead_letter_queue_id else None
-            ),
-        }
-        for queue in queues
-    ]
-
-
 def _topics(name_filter=""):
     topics = Topic.objects.annotate(
         subscription_count=Count("subscriptions"),
@@ -73,50 +49,161 @@ def _topics(name_filter=""):
     )
     if name_filter:
         topics = topics.filter(name__icontains=name_filter)
-    return list(topics.order_by("name"))
+    return topics.order_by("name")
 
 
-def _queues(name_filter=""):
-    queues = Queue.objects.select_related("dead_letter_queue").order_by("name")
-    if name_filter:
-        queues = queues.filter(name__icontains=name_filter)
-    return queues
+def _topic_page(name_filter="", page=1):
+    return Paginator(_topics(name_filter), listing.PAGE_SIZE).get_page(page)
 
 
-def _context(request, name_filter, queue_form=None, topic_form=None):
+@dataclass(frozen=True)
+class View:
+    """What the overview shows, as its URL says: `?q=ord&sort=-visible&page=3&tpage=2`."""
+
+    q: str = ""
+    sort: str = listing.DEFAULT_SORT
+    page: str = "1"
+    tpage: str = "1"
+
+    @classmethod
+    def of(cls, q="", sort="", page="", tpage=""):
+        """The view these query parameters ask for; unknown sorts sort by name."""
+        column, descending = listing.parse_sort(sort)
+        return cls(
+            q=q.replace("\x00", "").strip()[:256],  # no name is longer; NUL fails in SQL
+            sort=f"{'-' if descending else ''}{column}",
+            page=page or "1",
+            tpage=tpage or "1",
+        )
+
+    def url(self, **changes):
+        """The overview's URL for this view with `changes`; defaults are left out."""
+        values = {**vars(self), **changes}
+        defaults = vars(View())
+        query = urlencode({key: value for key, value in values.items() if value != defaults[key]})
+        return f"{reverse('console:overview')}?{query}" if query else reverse("console:overview")
+
+
+def _listings(view):
+    """The overview's lists: one page of queues and one of topics, with what the page shows of
+    them (sort links, page links, the digest that tells the browser when to reload them)."""
+    queue_page = listing.queue_page(view.q, view.sort, view.page)
+    topic_page = _topic_page(view.q, view.tpage)
+    # The page numbers actually shown (a bad or out-of-range number gives the nearest page).
+    view = replace(view, page=str(queue_page.number), tpage=str(topic_page.number))
+    return {
+        "view": view,
+        "queue_page": queue_page,
+        "queue_rows": queue_page.object_list,
+        "queue_columns": _columns(view),
+        "queue_pager": _pager(view, queue_page, "page"),
+        "topic_page": topic_page,
+        "topics": topic_page.object_list,
+        "topic_pager": _pager(view, topic_page, "tpage"),
+        "queue_set": _digest([row.queue.pk for row in queue_page], queue_page.paginator.count),
+        "topic_set": _digest([topic.pk for topic in topic_page], topic_page.paginator.count),
+    }
+
+
+# The queue table's columns: (heading, sort key, numeric, title).
+COLUMNS = [
+    ("Queue", "name", False, ""),
+    ("Visible", "visible", True, ""),
+    ("In flight", "in_flight", True, ""),
+    ("Delayed", "delayed", True, ""),
+    ("Oldest", "oldest", True, "Age of the oldest message"),
+    ("Sent/min", "sent", True, "Messages sent in the last minute"),
+    ("Received/min", "received", True, "Messages received in the last minute"),
+    ("Dead-letter queue", "dead_lettered", False, "Sorts by the number of dead-lettered messages"),
+]
+
+
+def _columns(view):
+    """Each column heading with its sort link: a first click sorts names A-Z and numbers largest
+    first; a click on the sorted column turns it around. Sorting goes back to page 1."""
+    column, descending = listing.parse_sort(view.sort)
+    headings = []
+    for label, key, numeric, title in COLUMNS:
+        current = key == column
+        first_descending = key != "name"
+        next_descending = not descending if current else first_descending
+        headings.append(
+            {
+                "label": label,
+                "numeric": numeric,
+                "title": title,
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+                "key": key,
+                "url": view.url(sort=f"{'-' if next_descending else ''}{key}", page="1"),
+            }
+        )
+    return headings
+
+
+def _pager(view, page, parameter):
+    """Previous, next and numbered links to a list's pages ("…" where some are left out), or
+    None when everything fits on one."""
+    paginator = page.paginator
+    if paginator.num_pages <= 1:
+        return None
+
+    def url(number):
+        return view.url(**{parameter: str(number)})
+
+    numbers = paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+    return {
+        "previous": url(page.previous_page_number()) if page.has_previous() else None,
+        "next": url(page.next_page_number()) if page.has_next() else None,
+        "links": [
+            {"number": number, "url": url(number), "current": number == page.number}
+            if number != paginator.ELLIPSIS
+            else {"number": None}
+            for number in numbers
+        ],
+    }
+
+
+def _digest(row_ids, count):
+    """What one list shows, short: which rows in which order, and of how many. When the live
+    stream's copy differs from the page's, the browser reloads the list (rows pushed live can
+    only update rows the page already has)."""
+    return hashlib.sha1(repr((row_ids, count)).encode()).hexdigest()[:16]
+
+
+def _context(request, view, queue_form=None, topic_form=None):
     operator = is_operator(request.user)
     endpoint = request.build_absolute_uri("/").rstrip("/")
     return {
-        "name_filter": name_filter,
-        "queue_rows": _queue_rows(_queues(name_filter), everything=not name_filter),
-        "topics": _topics(name_filter),
-        "has_any": Queue.objects.exists() or Topic.objects.exists(),
+        **_listings(view),
+        "name_filter": view.q,
         "is_operator": operator,
         "queue_form": queue_form or (CreateQueueForm() if operator else None),
+        # Suggestions for the create form's dead-letter queue, read only if the form is shown.
+        "queue_names": Queue.objects.order_by("name").values_list("name", flat=True),
         "topic_form": topic_form or (CreateTopicForm() if operator else None),
         "sqs_snippet": SQS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
         "sns_snippet": SNS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
         "nav": "overview",
-        "live_set": _live_set(),
     }
 
 
-def _live_set():
-    """A digest of which queues and topics exist: when it changes, open overviews reload their
-    lists (a row pushed live can only update a row the page already has)."""
-    names = list(Queue.objects.order_by("pk").values_list("pk", flat=True))
-    names.append("/")
-    names += list(Topic.objects.order_by("pk").values_list("pk", flat=True))
-    return hashlib.sha1(repr(names).encode()).hexdigest()[:16]
+def _view(request):
+    return View.of(**{key: request.GET.get(key, "") for key in ("q", "sort", "page", "tpage")})
+
+
+# Which part of the page an htmx request (not boosted, not a history restore) gets, by the id
+# of the element it swaps: sorting and paging swap one list, the filter and refreshes both
+# lists and their counts ("listings"), never the create forms.
+PARTIALS = {"queue-list": "queue-list", "topic-list": "topic-list"}
 
 
 @login_required
 def overview(request):
-    """All queues and topics; htmx filter requests get the lists alone."""
-    name_filter = request.GET.get("q", "").strip()
-    context = _context(request, name_filter)
-    if request.htmx and not request.htmx.boosted:
-        return render(request, f"{TEMPLATE}#lists", context)
+    """A page of queues and one of topics; htmx requests get the list(s) they swap."""
+    context = _context(request, _view(request))
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        partial = PARTIALS.get(request.htmx.target, "listings")
+        return render(request, f"{TEMPLATE}#{partial}", context)
     return render(request, TEMPLATE, context)
 
 
@@ -124,12 +211,12 @@ def _again(request, partial, context=None, **page_overrides):
     """Answer a refused create form (e.g. queue_form=form): in its `partial`, or on the page."""
     context = context or {"is_operator": True, **page_overrides}
     return responses.form_again(
-        request, TEMPLATE, partial, context, lambda: _context(request, "", **page_overrides)
+        request, TEMPLATE, partial, context, lambda: _context(request, View(), **page_overrides)
     )
 
 
 def _topics_context(topic_form):
-    return {"topics": _topics(), "topic_form": topic_form, "is_operator": True}
+    return {**_listings(View()), "topic_form": topic_form, "is_operator": True}
 
 
 @require_POST
@@ -185,19 +272,20 @@ def create_topic(request):
     )
 
 
-def live_fragments(user):
-    """The overview's live regions: one per queue row (`queue-<pk>`) and topic row (`topic-<pk>`),
-    and `overview-set`, which changes when a queue or topic is created or deleted anywhere."""
+def live_fragments(user, q="", sort="", page="", tpage=""):
+    """The overview's live regions for the rows one view shows: one per queue row
+    (`queue-<pk>`) and topic row (`topic-<pk>`), the counts, and each list's digest
+    (`queue-set`, `topic-set`), which changes when rows come, go or move."""
+    context = _listings(View.of(q, sort, page, tpage))
     regions = {}
-    for row in _queue_rows(_queues(), everything=True):
-        html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row})
-        regions[f"queue-{row['queue'].pk}"] = html
-    for topic in _topics():
-        html = render_to_string(f"{TEMPLATE}#topic-row", {"topic": topic})
+    for row in context["queue_rows"]:
+        html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row, "live": True})
+        regions[f"queue-{row.queue.pk}"] = html
+    for topic in context["topics"]:
+        html = render_to_string(f"{TEMPLATE}#topic-row", {"topic": topic, "live": True})
         regions[f"topic-{topic.pk}"] = html
     # Last: htmx parses a pushed frame inside a <template>, where a <tr> after a <span> is
     # dropped (only its text survives), so rows must come before any non-table element.
-    regions["overview-set"] = render_to_string(
-        f"{TEMPLATE}#overview-set", {"live_set": _live_set()}
-    )
+    for name in ("queue-count", "topic-count", "queue-set", "topic-set"):
+        regions[name] = render_to_string(f"{TEMPLATE}#{name}", context)
     return regions

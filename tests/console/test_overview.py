@@ -64,7 +64,7 @@ def test_large_numbers_are_compact_with_the_exact_number_in_a_title(viewer_clien
 def test_a_dead_letter_queue_with_messages_gets_a_badge(viewer_client, dead_letter_pair):
     source, dead_letter_queue = dead_letter_pair
     page = viewer_client.get("/").content.decode()
-    assert "dead-lettered" not in page
+    assert "dead-lettered" not in row_of(page, source) + row_of(page, dead_letter_queue)
     send(dead_letter_queue, "failed")
     page = viewer_client.get("/").content.decode()
     assert "1 dead-lettered" in row_of(page, source)
@@ -91,7 +91,10 @@ def test_the_name_filter_narrows_queues_and_topics(viewer_client, htmx_headers):
     topics_service.create_topic("audit")
     response = viewer_client.get("/", {"q": "ORDER"}, headers=htmx_headers)
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="lists">')
+    # The lists and their counts, not the create forms (a half-typed one stays as it is).
+    assert html.lstrip().startswith('<span id="queue-count"')
+    assert 'id="queue-list"' in html and 'id="topic-list"' in html
+    assert 'id="create-queue"' not in html
     assert "orders" in html and "order-events" in html
     assert "payments" not in html and "audit" not in html
     assert "No queues match" not in html
@@ -197,16 +200,23 @@ def test_live_fragments_render_one_region_per_queue_and_topic(operator, dead_let
     topic = topics_service.create_topic("events")
     send(dead_letter_queue, "failed")
     regions = overview.live_fragments(operator)
-    listing = regions.pop("overview-set")
-    assert set(regions) == {
+    rows = list(regions)[:3]
+    assert set(rows) == {
         f"queue-{source.pk}",
         f"queue-{dead_letter_queue.pk}",
         f"topic-{topic.pk}",
     }
-    assert listing.startswith('<span id="overview-set" hx-swap-oob="true" hidden data-live-set="')
-    for region_id, html in regions.items():
-        assert html.lstrip().startswith(f'<tr id="{region_id}" hx-swap-oob="true">')
+    # Rows first: in a frame, a <tr> after a <span> would be dropped.
+    assert list(regions)[3:] == ["queue-count", "topic-count", "queue-set", "topic-set"]
+    for region_id in rows:
+        assert regions[region_id].lstrip().startswith(f'<tr id="{region_id}" hx-swap-oob="true">')
     assert "1 dead-lettered" in regions[f"queue-{source.pk}"]
+    assert (
+        regions["queue-count"] == '<span id="queue-count" class="count" hx-swap-oob="true">2</span>'
+    )
+    assert regions["queue-set"].startswith(
+        '<span id="queue-set" hx-swap-oob="true" hidden data-live-set="'
+    )
 
 
 def test_queue_stats_count_like_the_service_and_leave_out_expired_messages(queue):
@@ -244,15 +254,19 @@ def test_queue_rates_give_an_idle_queue_zero(queue):
     assert depths.queue_rates([queue.pk]) == {queue.pk: (0, 0, 0)}
 
 
-def test_the_listing_digest_changes_when_a_queue_or_topic_comes_or_goes(operator):
-    def digest():
-        return overview.live_fragments(operator)["overview-set"]
+def test_the_listing_digests_change_when_a_queue_or_topic_comes_or_goes(operator):
+    def digests():
+        regions = overview.live_fragments(operator)
+        return regions["queue-set"], regions["topic-set"]
 
-    empty = digest()
+    empty = digests()
     queue = service.create_queue("arrives")
-    with_queue = digest()
+    with_queue = digests()
     topics_service.create_topic("also")
-    with_both = digest()
+    with_both = digests()
     service.delete_queue(queue)
-    assert len({empty, with_queue, with_both, digest()}) == 4
-    assert digest() == digest()
+    without_queue = digests()
+    assert with_queue[0] != empty[0] and with_queue[1] == empty[1]
+    assert with_both[0] == with_queue[0] and with_both[1] != with_queue[1]
+    assert without_queue[0] == empty[0] and without_queue[1] == with_both[1]
+    assert digests() == digests()
