@@ -86,9 +86,14 @@
     return "0 s";
   }
 
-  function tick() {
+  var TICKING = "time[data-ago], time[data-age], time[data-countdown]";
+
+  // Refine the times in `scope` (default: the whole page).
+  function tick(scope) {
     var now = Date.now();
-    document.querySelectorAll("time[data-ago], time[data-age], time[data-countdown]").forEach(function (time) {
+    var times = scope && scope.querySelectorAll ? Array.from(scope.querySelectorAll(TICKING)) : null;
+    if (times && scope.matches(TICKING)) times.push(scope);
+    (times || document.querySelectorAll(TICKING)).forEach(function (time) {
       var at = Date.parse(time.getAttribute("datetime"));
       if (isNaN(at)) return;
       var text;
@@ -107,8 +112,19 @@
   }
   tick();
   setInterval(tick, 1000);
-  document.addEventListener("htmx:afterSettle", tick);
-  document.addEventListener("htmx:oobAfterSwap", tick);
+  // After a swap only the swapped elements are looked at: a live frame may swap fifty rows, and
+  // htmx fires its event on every element swapped so far each time, so once a frame, deduplicated.
+  var swapped = new Set();
+  function tickSwapped(event) {
+    if (!(event.target instanceof Element) || swapped.has(event.target)) return;
+    if (!swapped.size) queueMicrotask(function () {
+      swapped.forEach(function (element) { if (element.isConnected) tick(element); });
+      swapped.clear();
+    });
+    swapped.add(event.target);
+  }
+  document.addEventListener("htmx:afterSettle", tickSwapped);
+  document.addEventListener("htmx:oobAfterSwap", tickSwapped);
 
   // The dialog: htmx puts a confirmation into #dialog; show it, close it after its request.
   // Confirmations focus Cancel, so Enter never destroys; Escape closes (the <dialog> does that).

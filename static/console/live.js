@@ -7,12 +7,23 @@
   var root = document.querySelector("[data-live-page]");
   if (!root || !window.htmx) return;
 
-  var query = "page=" + encodeURIComponent(root.dataset.livePage) +
-    "&args=" + encodeURIComponent(root.dataset.liveArgs || "{}");
+  var args = liveArgs();
   var transport = root.dataset.liveTransport === "sse" ? "sse" : "ws";
   var opened = false;
   var failures = 0;
   var box = null;
+
+  // The page's arguments: data-live-args, or (data-live-query="q sort page") those parameters of
+  // the address, which changes as the page sorts, pages and filters its lists in place.
+  function liveArgs() {
+    if (root.dataset.liveQuery === undefined) return root.dataset.liveArgs || "{}";
+    var params = new URLSearchParams(location.search);
+    var chosen = {};
+    root.dataset.liveQuery.split(/\s+/).forEach(function (name) {
+      if (name && params.has(name)) chosen[name] = params.get(name);
+    });
+    return JSON.stringify(chosen);
+  }
 
   function status(state, text) {
     var badge = document.getElementById("live-status");
@@ -23,7 +34,8 @@
   }
 
   function connect() {
-    if (box) box.remove();
+    var query = "page=" + encodeURIComponent(root.dataset.livePage) + "&args=" + encodeURIComponent(args);
+    disconnect();
     box = document.createElement("div");
     box.id = "live-connection";
     box.hidden = true;
@@ -42,9 +54,17 @@
     htmx.process(box);
   }
 
-  function gone() {
-    if (box) box.remove();
+  // htmx closes a connection when it cleans up its element; removing the element alone would
+  // close it only when its next message arrives.
+  function disconnect() {
+    if (!box) return;
+    htmx.trigger(box, "htmx:beforeCleanupElement");
+    box.remove();
     box = null;
+  }
+
+  function gone() {
+    disconnect();
     status("gone", "No longer live: this page's object was deleted");
   }
 
@@ -82,24 +102,69 @@
     return Math.min(250 * Math.pow(2, retryCount), 5000) * (0.5 + Math.random() / 2);
   };
 
-  // A region marked data-live-set stands for which objects exist (the overview's queues and
-  // topics). When it arrives changed, ask the element named by data-live-refresh to reload its
-  // part of the page with a "refresh" event: new rows cannot be pushed into a list as updates.
-  var sets = {};
-  document.querySelectorAll("[data-live-set]").forEach(function (element) {
-    sets[element.id] = element.dataset.liveSet;
+  // A region marked data-live-set stands for which rows a list shows (the overview's queues and
+  // topics). When the stream sends it changed, ask the element named by data-live-refresh to
+  // reload its part of the page with the same address: new rows cannot be pushed as updates.
+  // One reload at a time; changes during one ask for one more after it.
+  var replacedSets = {};
+  document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    // A region that arrives as the page already shows it is left alone: no new nodes for htmx
+    // to process (the first frame after connecting repeats what the page was rendered with).
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (target && incoming && target.isEqualNode(incoming)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    if (target && target.dataset && target.dataset.liveSet !== undefined) {
+      replacedSets[target.id] = target.dataset.liveSet;
+    }
   });
   document.body.addEventListener("htmx:oobAfterSwap", function (event) {
     var element = event.target;
     if (!element || !element.dataset || element.dataset.liveSet === undefined) return;
-    var before = sets[element.id];
-    sets[element.id] = element.dataset.liveSet;
-    if (before !== undefined && before !== element.dataset.liveSet && element.dataset.liveRefresh) {
-      // The refresher names, in hx-select-oob, the parts to take from a fresh copy of this page.
-      var source = document.querySelector(element.dataset.liveRefresh);
-      if (source) htmx.ajax("GET", location.pathname + location.search, { source: source, swap: "none" });
+    if (!(element.id in replacedSets)) return;  // htmx fires this again for each later region
+    var before = replacedSets[element.id];
+    delete replacedSets[element.id];
+    if (before !== element.dataset.liveSet && element.dataset.liveRefresh) {
+      refresh(element.dataset.liveRefresh);
     }
   });
+
+  var refreshing = false;
+  var refreshAgain = null;
+  function refresh(selector) {
+    if (refreshing) {
+      refreshAgain = selector;
+      return;
+    }
+    // The refresher names, in hx-select-oob, the parts to take from a fresh copy of this page.
+    var source = document.querySelector(selector);
+    if (!source) return;
+    refreshing = true;
+    var done = function () {
+      refreshing = false;
+      var next = refreshAgain;
+      refreshAgain = null;
+      if (next) refresh(next);
+    };
+    htmx.ajax("GET", location.pathname + location.search, { source: source, swap: "none" }).then(done, done);
+  }
+
+  // Back and forward load a live page afresh, where htmx would swap in a cached or fetched copy
+  // of its body: this script would go on serving the page it replaced. (The overview keeps no
+  // copies: hx-history="false".)
+  htmx.config.refreshOnHistoryMiss = true;
+
+  // A page that sorts, pages or filters in place pushes the new address: follow that view.
+  function followAddress() {
+    var now = liveArgs();
+    if (now === args) return;
+    args = now;
+    connect();
+  }
+  document.body.addEventListener("htmx:pushedIntoHistory", followAddress);
+  document.body.addEventListener("htmx:replacedInHistory", followAddress);
 
   connect();
 })();
