@@ -147,10 +147,13 @@ def _drain_batch(limit):
             failed += errors
         if delivered:
             done = [owed.delivery_id for owed in delivered]
-            delivery_sql.delete([pk for pk in done if pk not in replays])
+            forgotten = [pk for pk in done if pk not in replays]
+            if forgotten:
+                delivery_sql.delete(forgotten)
             # A replay stays in the log, delivered, beside the failure it replayed.
-            if replays.intersection(done):
-                Delivery.objects.filter(pk__in=replays.intersection(done)).update(
+            kept = replays.intersection(done)
+            if kept:
+                Delivery.objects.filter(pk__in=kept).update(
                     status=Delivery.Status.DELIVERED, finished_at=now_ms(), last_error=""
                 )
         for owed, error in failed:
