@@ -49,7 +49,7 @@ def test_live_page_reconnects_after_the_server_restarts(
     url = make_queue()
     name = url.rsplit("/", 1)[1]
     page = operator_page
-    page.goto(f"{web_process.url}/")
+    page.goto(f"{web_process.url}/?q={name}")  # more queues than a page: filter to this one
     expect(queue_cell(page, name, "visible")).to_have_text("0")
     expect_live(page)
     mark_page(page)
