@@ -752,7 +752,7 @@ def test_a_pending_subscription_shows_its_confirmation_attempts(
     region = region[: region.index("</table>")]
     assert "Pending: waiting for the endpoint to visit the SubscribeURL it was sent." in region
     rows = region.split("<tr>")[2:]  # newest first, after the header
-    assert [row.split('<td class="num">')[1].split("<")[0] for row in rows] == ["2", "1"]
+    assert [row.split('data-label="#">')[1].split("<")[0] for row in rows] == ["2", "1"]
     assert "No answer" in rows[0] and "Connection refused" in rows[0]
     assert "Retry 1" in rows[0] and "Subscribed" in rows[1]
     assert ">Resend confirmation<" not in page  # read-only
