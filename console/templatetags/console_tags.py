@@ -2,9 +2,12 @@
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from console.roles import is_operator
 from queues import queue_attributes
@@ -190,3 +193,19 @@ def sqs_attribute(queue, attribute):
 def operator(user):
     """Whether the user has the operator role (for the page header)."""
     return is_operator(user)
+
+
+_PARTS = re.compile(r"[^:/]*[:/]|[^:/]+")
+
+
+@register.filter
+def breakable(text):
+    """The text escaped, in parts that each end at a ':' or '/', with a <wbr> between them:
+    ARNs and URLs wrap there.
+
+    Each part is a span that console.css keeps whole (an inline-block) unless it is wider than
+    the line, so "us-east-1" never wraps at its hyphens. Copying the element's text gives the
+    text exactly: neither the spans nor <wbr> add any.
+    """
+    parts = _PARTS.findall(str(text))
+    return mark_safe("<wbr>".join(f"<span>{conditional_escape(part)}</span>" for part in parts))

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from console.live import stream
+from console.templatetags.console_tags import breakable
 from console.views import topics as topic_views
 from notifications import delivery, service
 from notifications.models import (
@@ -176,7 +177,7 @@ def test_the_page_shows_the_arn_with_a_copy_button_and_the_fifo_facts(viewer_cli
     service.create_topic("ordered.fifo", {"FifoTopic": "true", "ContentBasedDeduplication": "true"})
     page = viewer_client.get("/topics/ordered.fifo/").content.decode()
     arn = Topic.objects.get().arn
-    assert f'<code id="topic-arn">{arn}</code>' in page
+    assert f'<code id="topic-arn" class="breakable">{breakable(arn)}</code>' in page
     assert 'data-copy="#topic-arn"' in page
     assert "FIFO topic</span>" in page
     assert "Content-based deduplication</dt><dd>On" in page
@@ -328,7 +329,7 @@ def test_the_settings_panel_opens_in_place_and_by_link(operator_client, hook, ht
     panel = operator_client.get(f"{PAGE}subscriptions/{hook.uuid}/", headers=htmx_headers)
     html = panel.content.decode()
     assert html.lstrip().startswith('<section id="subscription-panel"')
-    assert f'<code id="subscription-arn">{hook.arn}</code>' in html
+    assert f'<code id="subscription-arn" class="breakable">{breakable(hook.arn)}</code>' in html
     assert ">Save filter policy<" in html and ">Save dead-letter queue<" in html
     plain = operator_client.get(f"{PAGE}subscriptions/{hook.uuid}/")
     assert plain.status_code == 302
