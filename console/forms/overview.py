@@ -27,11 +27,15 @@ class CreateQueueForm(forms.Form):
         required=False,
         label="FIFO queue",
         help_text="Ordered, exactly-once delivery; the name gets the .fifo suffix.",
+        widget=forms.CheckboxInput(attrs={"data-fifo-switch": ""}),
     )
+    # console.js keeps FIFO-only fields disabled until the queue is FIFO; clean() refuses them
+    # on a standard queue all the same.
     content_based_deduplication = forms.BooleanField(
         required=False,
         label="Content-based deduplication (FIFO)",
         help_text="Deduplicate by a hash of the body when no deduplication id is sent.",
+        widget=forms.CheckboxInput(attrs={"data-fifo-only": ""}),
     )
     visibility_timeout = forms.IntegerField(
         required=False,
@@ -94,6 +98,16 @@ class CreateQueueForm(forms.Form):
         if name and not Queue.objects.filter(name=name).exists():
             raise forms.ValidationError(f"There is no queue named {name}.")
         return name
+
+    def clean(self):
+        cleaned = super().clean()
+        fifo = _with_fifo_suffix(cleaned.get("name", "").strip(), cleaned.get("fifo"))[1]
+        if cleaned.get("content_based_deduplication") and not fifo:
+            self.add_error(
+                "content_based_deduplication",
+                "Only FIFO queues deduplicate: tick FIFO queue, or leave this off.",
+            )
+        return cleaned
 
     def queue_name(self):
         return _with_fifo_suffix(self.cleaned_data["name"].strip(), self.cleaned_data["fifo"])[0]

@@ -247,10 +247,12 @@ class SendMessageForm(MessageForm):
         super().__init__(*args, **kwargs)
         self.queue = queue
         self.ask_for_deduplication_id(queue.is_fifo, queue.content_based_deduplication, "queue")
+        # A FIFO queue delays whole queues, not messages; group and deduplication ids are
+        # FIFO-only.
         if queue.is_fifo:
             del self.fields["delay_seconds"]
         else:
-            self.fields["group_id"].help_text = "Optional on a standard queue."
+            del self.fields["group_id"]
 
     def entry(self):
         data = self.cleaned_data

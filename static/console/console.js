@@ -288,4 +288,24 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-protocol-switch]")) showProtocolFields(event.target);
   });
+
+  // FIFO-only fields ([data-fifo-only]) stay disabled until their form's FIFO box
+  // ([data-fifo-switch]) is ticked or the name ends in .fifo; the server refuses them anyway.
+  function syncFifoOnly(form) {
+    var box = form && form.querySelector("[data-fifo-switch]");
+    if (!box) return;
+    var name = form.querySelector('input[name="name"]');
+    var fifo = box.checked || Boolean(name && /\.fifo$/.test(name.value.trim()));
+    form.querySelectorAll("[data-fifo-only]").forEach(function (field) { field.disabled = !fifo; });
+  }
+  function syncAllFifoOnly() {
+    document.querySelectorAll("[data-fifo-switch]").forEach(function (box) { syncFifoOnly(box.form); });
+  }
+  syncAllFifoOnly();
+  document.addEventListener("htmx:afterSettle", syncAllFifoOnly);
+  ["change", "input"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      if (event.target.form) syncFifoOnly(event.target.form);
+    });
+  });
 })();
