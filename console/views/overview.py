@@ -193,8 +193,8 @@ def _view(request):
 
 # Which part of the page an htmx request (not boosted, not a history restore) gets, by the id
 # of the element it swaps: sorting and paging swap one list, the filter and refreshes both
-# lists and their counts ("listings"), never the create forms.
-PARTIALS = {"queue-list": "queue-list", "topic-list": "topic-list"}
+# lists and their counts ("listings"), never the create forms; the create form its suggestions.
+PARTIALS = {"queue-list": "queue-list", "topic-list": "topic-list", "queue-names": "queue-names"}
 
 
 @login_required

@@ -341,3 +341,8 @@ def test_paging_filter_and_sort_survive_reload_and_back(scale_server, scale_page
     expect_rows(page, names_of(range(1899, 1849, -1)))
     expect(page.locator("#name-filter")).to_have_value("q-")
     expect_live(page)
+
+    # The create form's dead-letter queue suggestions come when the form opens, not with the page.
+    assert page.locator("#queue-names option").count() == 0
+    page.locator("summary", has_text="Create queue").click()
+    expect(page.locator("#queue-names option").first).to_have_attribute("value", "q-0000")
