@@ -105,7 +105,9 @@ def scene(roost_server, roost_worker, sqs_client, sns):
         sqs.send_message(QueueUrl=standard, MessageBody=long_body, MessageAttributes=attributes)
         sqs.send_message(QueueUrl=fifo, MessageBody=f"entry {number}", MessageGroupId="g1")
     sqs.send_message(QueueUrl=dead_letters, MessageBody=long_body)
-    sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=1, VisibilityTimeout=600)
+    [received] = sqs.receive_message(
+        QueueUrl=standard, MaxNumberOfMessages=1, VisibilityTimeout=600
+    )["Messages"]
 
     topic = f"{prefix}-events"
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
@@ -125,6 +127,7 @@ def scene(roost_server, roost_worker, sqs_client, sns):
         "topic": topic,
         "topic_arn": topic_arn,
         "standard_arn": _arn(sqs, standard),
+        "message_id": received["MessageId"],
         "hook": hook["SubscriptionArn"].rsplit(":", 1)[1],
         "hook_url": endpoint.url,
     }
@@ -163,10 +166,19 @@ def test_console_pages_have_no_serious_accessibility_violations(
         page.goto(f"/queues/{scene[kind]}/")
         expect_live(page)
         page.locator("summary", has_text="Filter messages").click()
-        found += serious_violations(page, f"{kind} queue page")
+        page.locator("summary", has_text="Send a message").click()
+        page.locator("#message-page button[data-expand]").first.click()
+        expect(page.locator("#message-page tr.message-details pre.body").first).to_be_visible()
+        found += serious_violations(page, f"{kind} queue page, a message and the forms open")
     _open_dialog(page, "Purge messages…")
     found += serious_violations(page, "purge dialog")
     page.keyboard.press("Escape")
+    _open_dialog(page, "Delete queue…")
+    found += serious_violations(page, "delete queue dialog")
+    page.keyboard.press("Escape")
+    page.goto(f"/queues/{scene['standard']}/messages/{scene['message_id']}/")
+    expect(page.locator("#message-body")).to_be_visible()
+    found += serious_violations(page, "message page")
     page.goto(f"/queues/{scene['standard']}/")
     page.locator("#settings").get_by_role("link", name="Edit").first.click()
     expect(page.locator("#settings form")).to_be_visible()
@@ -238,6 +250,8 @@ PHONE = {"width": 375, "height": 740}
 NARROW_ACTIONS = {
     "overview": ["#queue-list tbody tr:first-child th a", "#topic-list tbody tr:first-child th a"],
     "standard queue": [
+        "#message-page tbody.message a.message-id",
+        "#message-page tbody.message input[type=checkbox]",
         "#queue-tags .row-actions button",
         "#settings .row-actions a",
         "#queue-arn + button",
