@@ -206,7 +206,7 @@ def unique(prefix):
 
 QUEUE_ROW = re.compile(r'<tr id="queue-\d+"[^>]*>(.*?)</tr>', re.S)
 ROW_NAME = re.compile(r'<a href="[^"]*">([^<]+)</a>')
-ROW_VISIBLE = re.compile(r'<td class="num" title="(\d+)"')
+ROW_VISIBLE = re.compile(r'<td class="num" data-label="Visible" title="(\d+)"')
 
 
 class LiveOverview:

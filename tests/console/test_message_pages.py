@@ -50,7 +50,7 @@ def test_a_message_page_shows_pretty_json_attributes_and_system_attributes(viewe
     html = response.content.decode()
     assert "{\n  &quot;order&quot;: 7,\n  &quot;note&quot;: &quot;&lt;b&gt;&quot;\n}" in html
     assert 'tabindex="0" aria-label="Message body"' in html
-    assert "<code>kind</code></th><td>String</td>" in html and "refund" in html
+    assert '<code>kind</code></th><td data-label="Type">String</td>' in html and "refund" in html
     for name in ("SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"):
         assert f"<dt>{name}</dt>" in html
     assert '<dt>MessageGroupId</dt><dd><code class="wrap">customer-1</code>' in html
@@ -338,7 +338,7 @@ def test_the_explorer_rows_link_to_the_message_page(viewer_client, queue, htmx_h
     pk = Message.objects.get().pk
     html = viewer_client.get("/queues/orders/", headers=htmx_headers).content.decode()
     assert f'href="/queues/orders/messages/{message_id}/?pk={pk}"' in html
-    assert '<td class="first-line"><code>first line</code></td>' in html
+    assert '<td class="first-line" data-label="Body"><code>first line</code></td>' in html
     assert f'aria-controls="message-{pk}-details"' in html
     explorer = queue_views._explore(viewer_client.get("/queues/orders/").wsgi_request, queue)
     assert explorer["count"] == peek.MessageCount(1)

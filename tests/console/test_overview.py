@@ -58,7 +58,7 @@ def test_large_numbers_are_compact_with_the_exact_number_in_a_title(viewer_clien
         for n in range(1234)
     )
     row = row_of(viewer_client.get("/").content.decode(), queue)
-    assert '<td class="num" title="1234">1.2k</td>' in row
+    assert '<td class="num" data-label="Visible" title="1234">1.2k</td>' in row
 
 
 def test_a_dead_letter_queue_with_messages_gets_a_badge(viewer_client, dead_letter_pair):
@@ -80,8 +80,8 @@ def test_topics_are_listed_with_their_subscription_counts(viewer_client, queue):
     start = page.index(f'<tr id="topic-{topic.pk}"')
     row = page[start : page.index("</tr>", start)]
     assert "events" in row
-    assert '<td class="num" title="2">2</td>' in row
-    assert '<td class="num">1</td>' in row  # pending confirmation
+    assert '<td class="num" data-label="Subscriptions" title="2">2</td>' in row
+    assert '<td class="num" data-label="Pending confirmation">1</td>' in row
 
 
 def test_the_name_filter_narrows_queues_and_topics(viewer_client, htmx_headers):

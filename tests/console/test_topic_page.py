@@ -583,7 +583,8 @@ def test_the_delivery_log_lists_every_attempt_newest_delivery_first(viewer_clien
     log = page[page.index(f'<section id="delivery-log-{hook.uuid}"') :]
     assert log.index(f'id="delivery-{second.pk}"') < log.index(f'id="delivery-{first.pk}"')
     assert "HTTP 500: Internal Server Error" in log and "timed out" in log
-    assert '<td class="num">120 ms</td>' in log and '<td class="num">42 ms</td>' in log
+    latency = '<td class="num" data-label="Latency">{} ms</td>'
+    assert latency.format(120) in log and latency.format(42) in log
     assert ">Failed</span>" in log and ">Delivered</span>" in log
     assert ">Replay<" not in log  # read-only
     assert 'data-live-args="{&quot;name&quot;: &quot;events&quot;, &quot;log&quot;' in page
@@ -684,7 +685,7 @@ def test_the_delivery_log_counts_the_attempts_it_shows(viewer_client, hook):
     entry = page[page.index(f'<li class="delivery" id="delivery-{found.pk}"') :]
     entry = entry[: entry.index("</li>")]
     assert '<span class="attempt-count">3 attempts</span>' in entry
-    numbers = [f'<td class="num">{n} of 3</td>' for n in (1, 2, 3)]
+    numbers = [f'<td class="num" data-label="Attempt">{n} of 3</td>' for n in (1, 2, 3)]
     assert all(number in entry for number in numbers)
     assert entry.index(numbers[0]) < entry.index(numbers[1]) < entry.index(numbers[2])
 
