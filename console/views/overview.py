@@ -53,7 +53,9 @@ def _topics(name_filter=""):
 
 
 def _topic_page(name_filter="", page=1):
-    return Paginator(_topics(name_filter), listing.PAGE_SIZE).get_page(page)
+    chosen = Paginator(_topics(name_filter), listing.PAGE_SIZE).get_page(page)
+    chosen.object_list = list(chosen.object_list)  # read once: the rows and the digest use it
+    return chosen
 
 
 @dataclass(frozen=True)
