@@ -382,7 +382,8 @@ def send_message(request, name):
 
     def sent(result):
         # A fresh form, keeping the group: people often send several to one group.
-        fresh = SendMessageForm(queue=queue, initial={"group_id": form.cleaned_data["group_id"]})
+        group_id = form.cleaned_data.get("group_id")  # FIFO queues only
+        fresh = SendMessageForm(queue=queue, initial={"group_id": group_id})
         message = f"Sent message {result['MessageId']}."
         events = [QUEUE_CHANGED, MESSAGES_CHANGED]
         context = {"queue": queue, "send_form": fresh}

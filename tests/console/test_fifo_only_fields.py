@@ -43,3 +43,11 @@ def test_fifo_only_settings_cannot_be_edited_on_a_standard_queue(operator_client
     assert "ContentBasedDeduplication" not in page
     edit = operator_client.get("/queues/plain/attributes/ContentBasedDeduplication/edit")
     assert edit.status_code == 404
+
+
+def test_a_standard_queue_sends_from_its_form_and_gets_a_fresh_one(operator_client, htmx_headers):
+    queue = service.create_queue("plain", {})
+    response = operator_client.post("/queues/plain/send", {"body": "hi"}, headers=htmx_headers)
+    assert response.status_code == 200
+    assert 'id="send-form"' in response.content.decode()
+    assert [m.body for m in queue.messages.all()] == ["hi"]
