@@ -4,9 +4,8 @@ The production layout on one machine. Every process runs its Procfile command li
 processes serve Unix sockets in the data directory instead of HOST:PORT, and nginx, listening on
 HOST:PORT, spreads requests over them round-robin. The units in deploy/systemd/ run the same
 commands (tests/cluster/ checks that they stay in step). All of them share one PostgreSQL
-database, Redis as the Celery broker and Redis as the channel layer; the embedded defaults
-(SQLite files in one process's data directory) cannot be shared that way, so `refusal` turns
-them down.
+database and Redis as the Celery broker; the embedded defaults (SQLite files in one process's
+data directory) cannot be shared that way, so `refusal` turns them down.
 """
 
 import grp
@@ -44,9 +43,9 @@ class ClusterError(Exception):
 def refusal(environ):
     """Why these settings cannot run a cluster (one line), or None when they can.
 
-    Every process must see the same data: PostgreSQL for the database, Redis for the Celery
-    broker (the embedded broker is a SQLite file) and Redis for the channel layer (the in-memory
-    one never leaves its process, so a live page would miss what the other processes do).
+    Every process must see the same data: PostgreSQL for the database and Redis for the Celery
+    broker (the embedded broker is a SQLite file). REDIS_URL is optional: live pages read the
+    database, so they see every process's changes with or without a shared channel layer.
     """
     database = environ.get("DATABASE_URL", "").strip()
     if not database:
@@ -65,10 +64,8 @@ def refusal(environ):
         what = "the embedded broker (SQLite)" if broker.startswith("sqla+") else "no Redis server"
         return f"CELERY_BROKER_URL points at {what}: the cluster needs Redis as the Celery broker, e.g. CELERY_BROKER_URL=redis://host:6379/0"
     redis = environ.get("REDIS_URL", "").strip()
-    if not redis:
-        return "REDIS_URL is not set: the cluster's web processes share their Channels layer in Redis, e.g. REDIS_URL=redis://host:6379/1"
-    if not redis.startswith(REDIS_SCHEMES):
-        return "REDIS_URL is not a redis:// URL: the cluster's web processes share their Channels layer in Redis, e.g. REDIS_URL=redis://host:6379/1"
+    if redis and not redis.startswith(REDIS_SCHEMES):
+        return "REDIS_URL is not a redis:// URL: leave it unset, or name Redis, e.g. REDIS_URL=redis://host:6379/1"
     return None
 
 

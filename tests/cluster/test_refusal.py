@@ -20,9 +20,12 @@ REDIS = "redis://127.0.0.1:1/0"
             {"DATABASE_URL": POSTGRES, "CELERY_BROKER_URL": "sqla+sqlite:///broker.sqlite3"},
             "CELERY_BROKER_URL points at the embedded broker",
         ),
-        ({"DATABASE_URL": POSTGRES, "CELERY_BROKER_URL": REDIS}, "REDIS_URL is not set"),
+        (
+            {"DATABASE_URL": POSTGRES, "CELERY_BROKER_URL": REDIS, "REDIS_URL": "http://x/"},
+            "REDIS_URL is not a redis:// URL",
+        ),
     ],
-    ids=["sqlite", "embedded-broker", "no-redis-url"],
+    ids=["sqlite", "embedded-broker", "redis-url-not-redis"],
 )
 def test_make_cluster_refuses_what_processes_cannot_share(tmp_path, settings, reason):
     removed = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
