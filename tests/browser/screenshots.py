@@ -45,12 +45,13 @@ for age in range(60, 0, -1):
         queue=queue, minute=now - age,
         sent=int(30 + 90 * rush + 6 * math.sin(age)),
         received=int(28 + 70 * rush + 5 * math.cos(age)),
+        deleted=int(26 + 68 * rush + 5 * math.cos(age)),
         visible=int(VISIBLE + 140 * rush + 4 * math.sin(age / 3)),
         in_flight=int(IN_FLIGHT + 12 * rush), delayed=0,
     ))
 QueueActivity.objects.bulk_create(
     rows, update_conflicts=True, unique_fields=["queue", "minute"],
-    update_fields=["sent", "received", "visible", "in_flight", "delayed"],
+    update_fields=["sent", "received", "deleted", "visible", "in_flight", "delayed"],
 )
 """
 
@@ -157,6 +158,10 @@ def take(browser, server, out, hook_uuid):
     page.evaluate("document.getElementById('messages').scrollIntoView({block: 'start'})")
     page.evaluate("window.scrollBy(0, -16)")
     shoot(page, "queue-messages")
+
+    page.locator("#message-page a.message-id").nth(3).click()
+    expect(page.get_by_role("heading", name="Body")).to_be_visible()
+    shoot(page, "message")
 
     page.goto(f"/topics/order-events/?log={hook_uuid}")
     expect(page.locator("#subscriptions .state-failed").first).to_be_visible()
