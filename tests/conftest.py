@@ -163,6 +163,20 @@ def sqs_query(sqs_client):
     return sqs_client("query")
 
 
+@pytest.fixture(scope="session")
+def sns(roost_server):
+    """A boto3 SNS client for the live server (one per session; building one costs ~0.15 s)."""
+    return boto3.Session().client(
+        "sns",
+        endpoint_url=roost_server.url,
+        region_name=TEST_REGION,
+        aws_access_key_id=roost_server.access_key_id,
+        aws_secret_access_key=roost_server.secret,
+        # No retries: a server error must fail the test that caused it, at once.
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
 @pytest.fixture
 def queue_name():
     """A queue name no other test uses."""

@@ -6,16 +6,13 @@ import json
 import re
 import uuid
 
-import boto3
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from botocore.config import Config
 from playwright.sync_api import expect
 
 from tests.browser.conftest import _watched_page, create_console_users, log_in, new_context
 from tests.browser.endpoints import FailingEndpoint
 from tests.browser.locators import expect_live, toast
-from tests.conftest import TEST_REGION
 from tests.servers import live_server
 
 pytestmark = pytest.mark.browser
@@ -62,18 +59,6 @@ def operator_scheme_page(browser, roost_server, operator_state, color_scheme):
 def anonymous_scheme_page(browser, roost_server, color_scheme):
     """A logged-out page in the colour scheme under test."""
     yield from _scheme_page(browser, roost_server, color_scheme)
-
-
-@pytest.fixture(scope="module")
-def sns(roost_server):
-    return boto3.Session().client(
-        "sns",
-        endpoint_url=roost_server.url,
-        region_name=TEST_REGION,
-        aws_access_key_id=roost_server.access_key_id,
-        aws_secret_access_key=roost_server.secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 def _arn(sqs, url):

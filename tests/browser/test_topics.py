@@ -4,14 +4,11 @@ import json
 import re
 import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
 from playwright.sync_api import expect
 
 from tests.browser.endpoints import FailingEndpoint
 from tests.browser.locators import expect_live, mark_page, page_was_kept, toast
-from tests.conftest import TEST_REGION
 
 pytestmark = pytest.mark.browser
 
@@ -27,19 +24,6 @@ NO_RETRIES = {
         "backoffFunction": "linear",
     }
 }
-
-
-@pytest.fixture(scope="module")
-def sns(roost_server):
-    """A boto3 SNS client for the live server."""
-    return boto3.Session().client(
-        "sns",
-        endpoint_url=roost_server.url,
-        region_name=TEST_REGION,
-        aws_access_key_id=roost_server.access_key_id,
-        aws_secret_access_key=roost_server.secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 @pytest.fixture

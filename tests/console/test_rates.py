@@ -9,12 +9,10 @@ import re
 import uuid
 from html.parser import HTMLParser
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
-from tests.servers import TEST_REGION, free_port, launch_server, stop, wait_until
+from tests.servers import free_port, launch_server, stop, wait_until
 
 USERNAME = "rates-reader"
 PASSWORD = "rates-reader-password"
@@ -46,19 +44,6 @@ def console(roost_server):
         )
         assert answer.status_code == 302, answer.text
         yield client
-
-
-@pytest.fixture(scope="module")
-def sns(roost_server):
-    """A boto3 SNS client for the live server."""
-    return boto3.Session().client(
-        "sns",
-        endpoint_url=roost_server.url,
-        region_name=TEST_REGION,
-        aws_access_key_id=roost_server.access_key_id,
-        aws_secret_access_key=roost_server.secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 def subscribe(sns, sqs, topic, url):

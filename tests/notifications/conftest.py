@@ -2,26 +2,10 @@
 
 import uuid
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
 TEST_REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def sns(roost_server):
-    """A boto3 SNS client for the live server (one per session; building one costs ~0.15 s)."""
-    return boto3.Session().client(
-        "sns",
-        endpoint_url=roost_server.url,
-        region_name=TEST_REGION,
-        aws_access_key_id=roost_server.access_key_id,
-        aws_secret_access_key=roost_server.secret,
-        # No retries: a server error must fail the test that caused it, at once.
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 @pytest.fixture(scope="session")
