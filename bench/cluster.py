@@ -13,7 +13,6 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench import cluster_load, report, sqs_latency
+from bench import cluster_load, machine, report, sqs_latency
 from bench.client import make_client
 from bench.console_data import Postgres, pids_cpu_seconds
 from bench.cpu import host_cpu_seconds
@@ -469,7 +468,7 @@ def _print(args, seconds, rounds, figures, memory):
     single = figures.get("one web process")
     print(f"\n### {TITLE}\n")
     print(
-        f"{datetime.date.today()} · commit {_commit()} · load average {_loadavg()} · "
+        f"{datetime.date.today()} · commit {machine.commit()} · load average {machine.loadavg()} · "
         f"{args.cluster_clients} client processes · {args.cluster_queues} queue(s) · "
         f"{seconds:g} s each\n"
     )
@@ -497,18 +496,6 @@ def _print(args, seconds, rounds, figures, memory):
     print("\nMemory (RSS) of each Roost process as the clock started and stopped:\n")
     print(report.figures_table(rows, MEMORY, None))
     print()
-
-
-def _commit():
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return done.stdout.strip() or "unknown"
-
-
-def _loadavg():
-    with open("/proc/loadavg") as f:
-        return " / ".join(f.read().split()[:3])
 
 
 def _say(text):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import console_data
+from bench import console_data, machine
 from bench.console_data import Postgres, Sqlite
 from bench.cpu import host_cpu_seconds, sessions_cpu_seconds
 from bench.report import _markdown as markdown_table
@@ -297,7 +297,7 @@ def _run(args, db, data_dir):
         _wait_for_port(process, port, log)
         with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
             _log_in(client, password)
-            notes["load average before"] = _loadavg()
+            notes["load average before"] = machine.loadavg()
             many = f"{args.queues} queues, {args.messages:,} messages"
             if postgres:
                 before = db.all_visible()
@@ -342,7 +342,7 @@ def _run(args, db, data_dir):
                 f"GET {page} — the full page, counting {args.big_messages:,}", client, db,
                 process.pid, _repeat, page, args.rounds, lambda text: None,
             )  # fmt: skip
-            notes["load average after"] = _loadavg()
+            notes["load average after"] = machine.loadavg()
     finally:
         _stop(process)
     return figures, notes
@@ -410,11 +410,6 @@ def _ms(value):
 
 def _verdict(ms):
     return f"{'met' if ms < GOAL_MS else 'MISS'} ({ms:,.0f} ms)"
-
-
-def _loadavg():
-    with open("/proc/loadavg") as f:
-        return " / ".join(f.read().split()[:3])
 
 
 def _progress(text):

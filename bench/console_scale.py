@@ -19,7 +19,6 @@ import re
 import secrets
 import shlex
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from bench import console_browser
+from bench import console_browser, machine
 from bench.client import make_client
 from bench.console import CpuWindow, _log_in, _manage, _repeat
 from bench.console_data import _PG_BODY, Postgres, _message_params
@@ -40,7 +39,6 @@ from bench.servers import (
     HOST,
     ROOST_KEY_ID,
     ROOST_SECRET,
-    ROOT,
     TARGETS,
     WORKERS,
     Server,
@@ -337,7 +335,7 @@ def _measure(args, db, server, web_pid, password, seconds, notes):
     names = _names(args.scale_queues)
     deepest = max(_expected_totals(args.scale_queues, args.scale_messages).items(),
                   key=lambda item: item[1])[0]  # fmt: skip
-    notes["load average before"] = _loadavg()
+    notes["load average before"] = machine.loadavg()
     with httpx.Client(base_url=server.url, timeout=120) as client:
         _log_in(client, password)
         for label, path, shows in (
@@ -390,7 +388,7 @@ def _measure(args, db, server, web_pid, password, seconds, notes):
             _say(f"  {windows[label]}")
         figures["cpu"] = windows
         figures["cpu traffic"] = (traffic.sent, traffic.errors)
-    notes["load average after"] = _loadavg()
+    notes["load average after"] = machine.loadavg()
     return figures, problems
 
 
@@ -509,7 +507,7 @@ def _print(args, seconds, figures, notes):
     print(f"\n### {TITLE}: {args.scale_queues:,} queues, {args.scale_messages:,} messages\n")
     fill = notes["fill"]
     print(
-        f"{datetime.date.today()} · commit {_commit()} · {notes['database']} · "
+        f"{datetime.date.today()} · commit {machine.commit()} · {notes['database']} · "
         f"{'filled in ' + format(fill, '.0f') + ' s' if fill else 'database reused'} · "
         f"load average {notes['load average before']} before, "
         f"{notes.get('load average after', '–')} after\n"
@@ -565,18 +563,6 @@ def _print(args, seconds, figures, notes):
 
 def _ms(value):
     return "–" if value is None else f"{value:,.0f}"
-
-
-def _commit():
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return done.stdout.strip() or "unknown"
-
-
-def _loadavg():
-    with open("/proc/loadavg") as f:
-        return " / ".join(f.read().split()[:3])
 
 
 def _say(text):
