@@ -63,15 +63,7 @@ def resend_confirmation(subscription, requested_by=""):
             f"Invalid parameter: {subscription.protocol} subscriptions need no confirmation"
         )
     with transaction.atomic():
-        # Locked: two clicks at once send one confirmation.
-        locked = (
-            Subscription.objects.select_related("topic")
-            .select_for_update(of=("self",))
-            .filter(pk=subscription.pk)
-            .first()
-        )
-        if locked is None:
-            raise NotFound("Subscription does not exist")
+        locked = _locked_subscription(subscription)  # two clicks at once send one confirmation
         if locked.is_confirmed:
             raise InvalidParameter("Invalid parameter: the subscription is confirmed already")
         if not locked.confirmation_sent_at:
@@ -262,3 +254,16 @@ def subscription_for_unsubscribe_link(subscription_arn, token):
             "This subscription can only be removed by an authenticated Unsubscribe call"
         )
     return subscription
+
+
+def _locked_subscription(subscription):
+    """The subscription's row, fresh and locked until the transaction ends, or NotFound."""
+    locked = (
+        Subscription.objects.select_related("topic")
+        .select_for_update(of=("self",))
+        .filter(pk=subscription.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("Subscription does not exist")
+    return locked

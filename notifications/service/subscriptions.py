@@ -14,7 +14,7 @@ from notifications import delivery_policy
 from notifications.errors import InvalidParameter, NotFound
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, SCOPES, parse_filter_policy
 from notifications.models import Subscription, Topic
-from notifications.service.confirmation import _send_confirmation
+from notifications.service.confirmation import _locked_subscription, _send_confirmation
 from notifications.service.lookups import _account, topic_cache
 from notifications.service.topics import PAGE_SIZE, _bool_value, _decode_token, _encode_token, _text
 
@@ -309,19 +309,6 @@ _SUBSCRIPTION_SETTINGS_FIELDS = [
     "redrive_policy",
     "extra_attributes",
 ]
-
-
-def _locked_subscription(subscription):
-    """The subscription's row, fresh and locked until the transaction ends, or NotFound."""
-    locked = (
-        Subscription.objects.select_related("topic")
-        .select_for_update(of=("self",))
-        .filter(pk=subscription.pk)
-        .first()
-    )
-    if locked is None:
-        raise NotFound("Subscription does not exist")
-    return locked
 
 
 def set_subscription_attribute(subscription, name, value):
