@@ -22,6 +22,9 @@ class AccessKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Written at most once a minute (see access_keys.record_use), so it is approximate.
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # An IAM identity policy (JSON text, kept as written); blank means full access, as every
+    # key had before keys carried policies.
+    policy = models.TextField(blank=True, default="")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -37,6 +40,33 @@ class AccessKey(models.Model):
 
     def __str__(self):
         return f"{self.access_key_id} ({self.name})" if self.name else self.access_key_id
+
+    @property
+    def has_full_access(self):
+        return not self.policy.strip()
+
+
+class UserScope(models.Model):
+    """The queues and topics a console user may see and change, by name pattern.
+
+    A user without a scope (and every superuser) sees everything. A scoped user sees only the
+    queues and topics whose names match one of their patterns (one per line, with the * and ?
+    wildcards); an empty list means none of that kind. The role (operator or read-only) still
+    decides whether they may change what they see.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_scope"
+    )
+    queue_patterns = models.TextField(blank=True, default="")
+    topic_patterns = models.TextField(blank=True, default="")
+
+    def __str__(self):
+        return f"scope of {self.user}"
+
+    @staticmethod
+    def patterns(text):
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 class ConsoleAccess(models.Model):
