@@ -37,11 +37,16 @@ def decide(principal, action, resource):
     return policy.evaluate(action, resource)
 
 
-def authorize(principal, action, resource):
-    """Return quietly if the principal may do `action` on `resource`; else raise AccessDenied."""
+def authorize(principal, action, resource, spelled=None):
+    """Return the Decision if the principal may do `action` on `resource`; else raise
+    AccessDenied.
+
+    `spelled` is the action as the door's AWS service writes it in the message (SQS writes
+    "sqs:sendmessage", SNS "SNS:Publish"); the action itself by default.
+    """
     decision = decide(principal, action, resource)
     if not decision.allowed:
-        raise AccessDenied(denial_message(principal, action, resource, decision))
+        raise AccessDenied(denial_message(principal, spelled or action, resource, decision))
     return decision
 
 

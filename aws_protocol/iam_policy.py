@@ -39,7 +39,7 @@ _STATEMENT_KEYS = {
     "Condition",
 }
 _SID = re.compile(r"[0-9A-Za-z]*")
-_VENDOR = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
+_VENDOR = re.compile(r"[A-Za-z0-9.-]+")
 _ACTION_NAME = re.compile(r"[A-Za-z0-9*?]+")
 
 
@@ -191,12 +191,10 @@ def _statement(index, raw):
             "regular expression [0-9A-Za-z]*"
         )
     effect = raw.get("Effect")
-    if effect is None:
-        raise MalformedPolicyDocument("Missing required field Effect")
-    if effect not in ("Allow", "Deny"):
-        raise MalformedPolicyDocument(
-            f"Invalid effect: {effect}" if isinstance(effect, str) else None
-        )
+    if not isinstance(effect, str):
+        raise MalformedPolicyDocument("Syntax errors in policy.")
+    if effect not in ("Allow", "Deny"):  # IAM's words for "allow" and any other spelling
+        raise MalformedPolicyDocument("The policy failed legacy parsing")
     actions, actions_negated = _either(
         raw, "Action", "NotAction", "Policy statement must contain actions."
     )
