@@ -8,7 +8,7 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 
-from bench import cluster, console_scale, report, sns, sns_publish, sqs
+from bench import access, cluster, console_scale, report, sns, sns_publish, sqs
 from bench.servers import TARGETS, running
 
 BASELINE = "moto"
@@ -81,6 +81,13 @@ def main(argv=None):
         return 130
     _print_report(results, argv)
     try:
+        failures += [f"access policies: {problem}" for problem in access.section(args)]
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temp dirs removed", file=sys.stderr)
+        return 130
+    except Exception as error:
+        failures.append(f"access policies: {type(error).__name__}: {error}")
+    try:
         failures += [f"cluster: {problem}" for problem in cluster.section(args)]
     except KeyboardInterrupt:
         print("interrupted; the cluster stopped and its database dropped", file=sys.stderr)
@@ -132,6 +139,7 @@ def _parse(argv):
     parser.add_argument("--producers", type=_positive, default=2, help="sending processes")
     parser.add_argument("--consumers", type=_positive, default=2, help="receiving processes")
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    access.add_arguments(parser)
     cluster.add_arguments(parser)
     console_scale.add_arguments(parser)
     return parser.parse_args(argv)

@@ -51,6 +51,7 @@ class Server:
     key_id: str
     secret: str
     worker_pids: tuple = ()  # Roost's Celery workers, when a suite needs them
+    env: dict | None = None  # Roost's environment, for `manage.py` commands against it
 
     @property
     def sessions(self):
@@ -103,7 +104,7 @@ def running(target, worker=False):
         _wait_for_port(processes[0], port, server_log)
         key_id, secret = (ROOST_KEY_ID, ROOST_SECRET) if target.roost else ("bench", "bench")
         url, worker_pids = f"http://{HOST}:{port}", tuple(p.pid for p in processes[1:])
-        yield Server(target.name, url, processes[0].pid, key_id, secret, worker_pids)
+        yield Server(target.name, url, processes[0].pid, key_id, secret, worker_pids, env)
     finally:
         for process in reversed(processes):
             _stop(process)
