@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from aws_protocol import iam_policy
-from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError
+from aws_protocol import authorization, iam_policy
+from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError, NoSuchAccessKey
 from console.models import AccessKey
 
 logger = logging.getLogger(__name__)
@@ -273,3 +273,17 @@ def _derive_fernet_key(secret_key):
         info=b"AccessKey.secret_encrypted",
     )
     return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode()))
+
+
+def get_access_key(access_key_id):
+    """The access key with this id, active or not; NoSuchEntity (404) with IAM's message if none."""
+    key = AccessKey.objects.select_related("user").filter(access_key_id=access_key_id).first()
+    if key is None:
+        raise NoSuchAccessKey(f"The Access Key with id {access_key_id} cannot be found.")
+    return key
+
+
+def simulate(key, action, resource):
+    """IAM's Decision on whether the key may do `action` on `resource`, and the statement that
+    made it: the evaluator every door uses (`authorization.decide`), so the answer is theirs."""
+    return authorization.decide(key, action, resource)

@@ -12,3 +12,9 @@ class AccessKeyAlreadyExists(ClientError):
     code = "EntityAlreadyExists"
     status = 409
     default_message = "An access key with this id already exists."
+
+
+class NoSuchAccessKey(ClientError):
+    code = "NoSuchEntity"
+    status = 404
+    default_message = "The Access Key cannot be found."
