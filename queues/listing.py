@@ -5,9 +5,11 @@ matching queue's numbers: one walk of the claim index (queue_stats) and one read
 then a sort in Python, which at 2,000 queues costs far less than either query.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.db.models import Q
 
 from queues.depths import EMPTY, QueueStats, queue_rates, queue_stats
 from queues.models import Queue
@@ -60,11 +62,32 @@ def parse_sort(text):
     return column, descending
 
 
-def queue_page(name_filter="", sort=DEFAULT_SORT, page=1):
+def names_matching(patterns, field="name"):
+    """A Q for names matching any of these glob patterns (`*` any run, `?` one character), as
+    IAM matches a resource ARN: case-sensitively. No patterns match nothing.
+
+    One anchored regular expression, so the database filters (PostgreSQL's `~`, SQLite's
+    REGEXP) and counts and pages see only the matching names.
+    """
+    if not patterns:
+        return Q(pk__in=[])
+    alternatives = (
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        for pattern in patterns
+    )
+    return Q(**{f"{field}__regex": "^(?:" + "|".join(alternatives) + ")$"})
+
+
+def queue_page(name_filter="", sort=DEFAULT_SORT, page=1, scope=None):
     """The `page`th (1-based; bad or out-of-range numbers give the nearest page) Django Page of
-    QueueRows whose names contain `name_filter`, sorted by `sort` ("-" first: descending)."""
+    QueueRows whose names contain `name_filter`, sorted by `sort` ("-" first: descending).
+
+    `scope`, when given, is the name patterns the viewer may see (see `names_matching`).
+    """
     column, descending = parse_sort(sort)
     queues = Queue.objects.order_by()
+    if scope is not None:
+        queues = queues.filter(names_matching(scope))
     if name_filter:
         queues = queues.filter(name__icontains=name_filter)
     if column == DEFAULT_SORT:
@@ -74,17 +97,17 @@ def queue_page(name_filter="", sort=DEFAULT_SORT, page=1):
         chosen = Paginator(ordered, PAGE_SIZE).get_page(page)
         chosen.object_list = _rows(list(chosen.object_list))
         return chosen
-    return _sorted_by_number(queues, name_filter, column, descending, page)
+    return _sorted_by_number(queues, name_filter or scope is not None, column, descending, page)
 
 
-def _sorted_by_number(queues, name_filter, column, descending, page):
+def _sorted_by_number(queues, filtered, column, descending, page):
     listed = list(queues.values_list("id", "name", "dead_letter_queue_id"))
     ids = [pk for pk, _, _ in listed]
     dead_letter_ids = {dlq for _, _, dlq in listed if dlq}
     # Unfiltered, one pass over every queue; filtered, the matches and their dead-letter queues.
-    stats = queue_stats(None if not name_filter else set(ids) | dead_letter_ids)
+    stats = queue_stats(None if not filtered else set(ids) | dead_letter_ids)
     rates = queue_rates(ids)
-    used_as_dead_letter = _used_as_dead_letter_queue(ids) if name_filter else dead_letter_ids
+    used_as_dead_letter = _used_as_dead_letter_queue(ids) if filtered else dead_letter_ids
     value = NUMERIC_SORTS[column]
     keyed = []
     for pk, name, dlq in listed:

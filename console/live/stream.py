@@ -63,10 +63,12 @@ snapshots = _Snapshots()
 
 def _render(user, page, args):
     from console.roles import is_operator  # noqa: PLC0415 (pages import the views lazily too)
+    from console.views.guards import scope_key  # noqa: PLC0415
 
     function = fragments_function(page)
     try:
-        key = (page, tuple(sorted(args.items())), is_operator(user))
+        # Viewers with different scopes see different rows: they share no snapshot.
+        key = (page, tuple(sorted(args.items())), is_operator(user), scope_key(user))
         return snapshots.get(key, lambda: function(user, **args), INTERVAL_SECONDS * 0.9)
     except (ObjectDoesNotExist, RoostError) as error:
         raise PageGone(str(error)) from None

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET
 from console.forms.message_selection import DeleteMessagesForm
 from console.roles import is_operator
 from console.views import responses
-from console.views.guards import operator_required
-from console.views.queues import MESSAGES_CHANGED, QUEUE_CHANGED, _page_url, _queue_or_404
+from console.views.guards import operator_required, queue_for_user
+from console.views.queues import MESSAGES_CHANGED, QUEUE_CHANGED, _page_url
 from queues import peek, service
 
 TEMPLATE = "console/queues/message.html"
@@ -68,7 +68,7 @@ def _is_json(body):
 @_answer_gone
 def message_page(request, name, message_id):
     """One message as it stands: body, attributes, system attributes, state."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:ReceiveMessage")
     message = _message_or_gone(request, queue, message_id)
     context = {
         "nav": "overview",
@@ -85,7 +85,7 @@ def message_page(request, name, message_id):
 @_answer_gone
 def message_body(request, name, message_id):
     """The body as a file: JSON bodies as application/json, others as text."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:ReceiveMessage")
     message = _message_or_gone(request, queue, message_id)
     is_json = _is_json(message.body)
     content_type = "application/json" if is_json else "text/plain; charset=utf-8"
@@ -99,7 +99,7 @@ def message_body(request, name, message_id):
 @_answer_gone
 def delete_one(request, name, message_id):
     """Ask (GET: a dialog naming the message), then delete it (POST) and go back to its queue."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:DeleteMessage")
     message = _message_or_gone(request, queue, message_id)
     if request.method != "POST":
         context = {"queue": queue, "message": message, "dialog": "delete-message-dialog"}
@@ -113,7 +113,7 @@ def delete_one(request, name, message_id):
 def delete_messages(request, name):
     """Ask (GET: a dialog naming how many), then delete the ticked messages, or all that match
     the explorer's filters (POST); the explorer and the depth refresh."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:DeleteMessage")
     form = DeleteMessagesForm(request.POST if request.method == "POST" else request.GET)
     if request.method != "POST" or not form.is_valid():
         context = {"queue": queue, "form": form, "dialog": "delete-messages-dialog"}

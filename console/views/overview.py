@@ -17,7 +17,14 @@ from django.views.decorators.http import require_POST
 from console.forms.overview import CreateQueueForm, CreateTopicForm
 from console.roles import is_operator
 from console.views import responses
-from console.views.guards import operator_required
+from console.views.guards import (
+    authorize,
+    operator_required,
+    queue_arn,
+    queue_scope,
+    topic_arn,
+    topic_scope,
+)
 from notifications import service as topics_service
 from notifications.models import Subscription, Topic
 from queues import listing
@@ -40,20 +47,22 @@ sns = boto3.client("sns", endpoint_url="{endpoint}", region_name="{region}",
 topic_arn = sns.create_topic(Name="events")["TopicArn"]"""
 
 
-def _topics(name_filter=""):
+def _topics(name_filter="", scope=None):
     topics = Topic.objects.annotate(
         subscription_count=Count("subscriptions"),
         pending_count=Count(
             "subscriptions", filter=Q(subscriptions__status=Subscription.Status.PENDING)
         ),
     )
+    if scope is not None:
+        topics = topics.filter(listing.names_matching(scope))
     if name_filter:
         topics = topics.filter(name__icontains=name_filter)
     return topics.order_by("name")
 
 
-def _topic_page(name_filter="", page=1):
-    chosen = Paginator(_topics(name_filter), listing.PAGE_SIZE).get_page(page)
+def _topic_page(name_filter="", page=1, scope=None):
+    chosen = Paginator(_topics(name_filter, scope), listing.PAGE_SIZE).get_page(page)
     chosen.object_list = list(chosen.object_list)  # read once: the rows and the digest use it
     return chosen
 
@@ -86,11 +95,12 @@ class View:
         return f"{reverse('console:overview')}?{query}" if query else reverse("console:overview")
 
 
-def _listings(view):
+def _listings(view, user):
     """The overview's lists: one page of queues and one of topics, with what the page shows of
-    them (sort links, page links, the digest that tells the browser when to reload them)."""
-    queue_page = listing.queue_page(view.q, view.sort, view.page)
-    topic_page = _topic_page(view.q, view.tpage)
+    them (sort links, page links, the digest that tells the browser when to reload them); of
+    those in the user's scope."""
+    queue_page = listing.queue_page(view.q, view.sort, view.page, queue_scope(user))
+    topic_page = _topic_page(view.q, view.tpage, topic_scope(user))
     # The page numbers actually shown (a bad or out-of-range number gives the nearest page).
     view = replace(view, page=str(queue_page.number), tpage=str(topic_page.number))
     return {
@@ -176,12 +186,14 @@ def _context(request, view, queue_form=None, topic_form=None):
     operator = is_operator(request.user)
     endpoint = request.build_absolute_uri("/").rstrip("/")
     return {
-        **_listings(view),
+        **_listings(view, request.user),
         "name_filter": view.q,
         "is_operator": operator,
         "queue_form": queue_form or (CreateQueueForm() if operator else None),
         # Suggestions for the create form's dead-letter queue, read only if the form is shown.
-        "queue_names": Queue.objects.order_by("name").values_list("name", flat=True),
+        "queue_names": Queue.objects.filter(_in_scope(request.user))
+        .order_by("name")
+        .values_list("name", flat=True),
         "topic_form": topic_form or (CreateTopicForm() if operator else None),
         "sqs_snippet": SQS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
         "sns_snippet": SNS_SNIPPET.format(endpoint=endpoint, region=settings.ROOST_REGION),
@@ -217,8 +229,13 @@ def _again(request, partial, context=None, **page_overrides):
     )
 
 
-def _topics_context(topic_form):
-    return {**_listings(View()), "topic_form": topic_form, "is_operator": True}
+def _in_scope(user):
+    scope = queue_scope(user)
+    return Q() if scope is None else listing.names_matching(scope)
+
+
+def _topics_context(request, topic_form):
+    return {**_listings(View(), request.user), "topic_form": topic_form, "is_operator": True}
 
 
 @require_POST
@@ -228,6 +245,7 @@ def create_queue(request):
     form = CreateQueueForm(request.POST)
 
     def create():
+        authorize(request.user, "sqs:CreateQueue", queue_arn(form.queue_name()))
         existed = Queue.objects.filter(name=form.queue_name()).exists()
         return queues_service.create_queue(form.queue_name(), form.attributes()), existed
 
@@ -253,6 +271,7 @@ def create_topic(request):
     form = CreateTopicForm(request.POST)
 
     def create():
+        authorize(request.user, "sns:CreateTopic", topic_arn(form.topic_name()))
         existed = Topic.objects.filter(name=form.topic_name()).exists()
         return topics_service.create_topic(form.topic_name(), form.attributes()), existed
 
@@ -270,7 +289,7 @@ def create_topic(request):
         create,
         created,
         form=form,
-        again=lambda: _again(request, "topics", _topics_context(form), topic_form=form),
+        again=lambda: _again(request, "topics", _topics_context(request, form), topic_form=form),
     )
 
 
@@ -278,7 +297,7 @@ def live_fragments(user, q="", sort="", page="", tpage=""):
     """The overview's live regions for the rows one view shows: one per queue row
     (`queue-<pk>`) and topic row (`topic-<pk>`), the counts, and each list's digest
     (`queue-set`, `topic-set`), which changes when rows come, go or move."""
-    context = _listings(View.of(q, sort, page, tpage))
+    context = _listings(View.of(q, sort, page, tpage), user)
     regions = {}
     for row in context["queue_rows"]:
         html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row, "live": True})

@@ -29,7 +29,13 @@ from console.forms.queues import (
 )
 from console.roles import is_operator
 from console.views import responses
-from console.views.guards import operator_required
+from console.views.guards import (
+    authorize,
+    can_see_queue,
+    narrow_choices,
+    operator_required,
+    queue_for_user,
+)
 from queues import peek, service
 from queues.depths import EMPTY, queue_rates, queue_stats
 from queues.models import MessageMoveTask, Queue
@@ -59,6 +65,23 @@ def _queue_or_404(name):
 
 def _page_url(queue, fragment=""):
     return reverse("console:queue", args=[queue.name]) + (f"#{fragment}" if fragment else "")
+
+
+def _sources(request, queue):
+    """The queues that name this one as their dead-letter queue, those the user may see."""
+    sources = Queue.objects.filter(dead_letter_queue=queue).order_by("name")
+    return [source for source in sources if can_see_queue(request.user, source.name)]
+
+
+def _redrive_form(request, queue, data=None):
+    """The redrive form, its destinations limited to the queues the user may see."""
+    return narrow_choices(request.user, RedriveForm(data, queue=queue), "destination")
+
+
+def _attribute_form(request, queue, attribute, data=None):
+    """An attribute's form; a dead-letter queue is chosen among the queues the user may see."""
+    form = AttributeForm(queue, attribute, data)
+    return narrow_choices(request.user, form, "dead_letter_queue")
 
 
 def _is_dead_letter_queue(queue):
@@ -202,7 +225,7 @@ def _page_context(request, queue, **overrides):
         "is_operator": operator,
         "is_dead_letter_queue": is_dead_letter_queue,
         "queue_url": queue.url(request.build_absolute_uri("/").rstrip("/")),
-        "sources": list(Queue.objects.filter(dead_letter_queue=queue).order_by("name")),
+        "sources": _sources(request, queue),
         "attribute_rows": _attribute_rows(queue, overrides.pop("editing", None)),
         "selection_form": _selection_form(operator, is_dead_letter_queue),
         **_move_tasks_context(queue, operator, is_dead_letter_queue),
@@ -216,7 +239,7 @@ def _page_context(request, queue, **overrides):
         context["tag_form"] = TagForm()
         context["send_form"] = SendMessageForm(queue=queue)
         if is_dead_letter_queue:
-            context["redrive_form"] = RedriveForm(queue=queue)
+            context["redrive_form"] = _redrive_form(request, queue)
     context.update(overrides)
     return context
 
@@ -241,7 +264,7 @@ def _done(request, queue, partial, context, message, fragment, events=()):
 @login_required
 def queue_page(request, name):
     """The queue's page; htmx requests (explorer filters and paging) get the explorer alone."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name)
     if request.htmx and not request.htmx.boosted:
         operator = is_operator(request.user)
         context = {
@@ -257,7 +280,7 @@ def queue_page(request, name):
 @require_GET
 @login_required
 def queue_stats_region(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name)
     context = _stats_context(queue, _is_dead_letter_queue(queue))
     return render(request, f"{TEMPLATE}#queue-stats", context)
 
@@ -265,13 +288,15 @@ def queue_stats_region(request, name):
 @require_GET
 @login_required
 def move_tasks_region(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:ListMessageMoveTasks")
     context = _move_tasks_context(queue, is_operator(request.user), _is_dead_letter_queue(queue))
     return render(request, f"{TEMPLATE}#move-tasks", context)
 
 
 def live_fragments(user, name):
     """The queue page's live regions: `queue-stats`, `queue-chart` and `move-tasks`."""
+    if not can_see_queue(user, name):
+        raise Queue.DoesNotExist(f"There is no queue named {name}.")
     queue = Queue.objects.select_related("dead_letter_queue").get(name=name)
     is_dead_letter_queue = _is_dead_letter_queue(queue)
     stats = _stats_context(queue, is_dead_letter_queue)
@@ -299,7 +324,7 @@ def _attribute_or_404(queue, attribute_name):
 @login_required
 def attribute_row(request, name, attribute_name):
     """One attribute shown (the edit form's Cancel)."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name)
     attribute = _attribute_or_404(queue, attribute_name)
     context = {"queue": queue, "attribute": attribute, "is_operator": is_operator(request.user)}
     return render(request, f"{TEMPLATE}#attribute-row", context)
@@ -308,11 +333,11 @@ def attribute_row(request, name, attribute_name):
 @operator_required
 def edit_attribute(request, name, attribute_name):
     """The attribute's edit form (GET) and its change (POST), in place."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:SetQueueAttributes")
     attribute = _attribute_or_404(queue, attribute_name)
     if request.method == "POST":
         return _save_attribute(request, queue, attribute)
-    form = AttributeForm(queue, attribute)
+    form = _attribute_form(request, queue, attribute)
     if request.htmx:
         context = {"queue": queue, "attribute": attribute, "form": form, "is_operator": True}
         return render(request, f"{TEMPLATE}#attribute-row", context)
@@ -320,7 +345,7 @@ def edit_attribute(request, name, attribute_name):
 
 
 def _save_attribute(request, queue, attribute):
-    form = AttributeForm(queue, attribute, request.POST)
+    form = _attribute_form(request, queue, attribute, request.POST)
     row = {"attribute": attribute, "is_operator": True}
     form_context = {**row, "queue": queue, "form": form}
 
@@ -348,7 +373,7 @@ def _tags_answer(request, queue, message, form=None):
 @require_POST
 @operator_required
 def add_tag(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:TagQueue")
     form = TagForm(request.POST)
     return responses.run_action(
         request,
@@ -362,7 +387,7 @@ def add_tag(request, name):
 @require_POST
 @operator_required
 def remove_tag(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:UntagQueue")
     key = request.POST.get("key", "")
     if key not in queue.tags:
         raise Http404(f"The queue has no tag {key}.")
@@ -376,7 +401,7 @@ def remove_tag(request, name):
 @require_POST
 @operator_required
 def send_message(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:SendMessage")
     form = SendMessageForm(request.POST, queue=queue)
     sender_id = request.user.get_username()[:128]
 
@@ -402,7 +427,7 @@ def send_message(request, name):
 @operator_required
 def delete_message(request, name, message_id):
     """Delete a message the explorer showed; htmx swaps its row for nothing."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:DeleteMessage")
     deleted = service.delete_message_by_id(queue, message_id)
     message = "Deleted the message." if deleted else "That message was already gone."
     return responses.done(
@@ -437,7 +462,7 @@ def _confirm_form(request, queue):
 @operator_required
 def purge(request, name):
     """Ask (GET: a dialog naming the queue and its depth), then delete every message (POST)."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:PurgeQueue")
     form = _confirm_form(request, queue)
     if not (form.is_bound and form.is_valid()):
         return _confirmation(request, queue, "purge-dialog", form)
@@ -454,10 +479,10 @@ def purge(request, name):
 def delete_queue(request, name):
     """Ask (GET: a dialog naming the queue, its depth and the queues it is the dead-letter queue
     of), then delete it with its messages, as DeleteQueue does (POST), and go to the overview."""
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:DeleteQueue")
     form = _confirm_form(request, queue)
     if not (form.is_bound and form.is_valid()):
-        sources = list(Queue.objects.filter(dead_letter_queue=queue).order_by("name"))
+        sources = _sources(request, queue)
         return _confirmation(request, queue, "delete-dialog", form, sources=sources)
     total = form.stats.total
     message = f"Deleted queue {queue.name} and its {total:,} message{'' if total == 1 else 's'}."
@@ -473,6 +498,20 @@ def delete_queue(request, name):
 # Redrive
 
 
+def _destination(request, form):
+    """The chosen destination queue (None: the sources), once the user may send to it; raises
+    AccessDenied, shown beside the form, when not."""
+    destination = form.destination_queue()
+    if destination is not None:
+        authorize(request.user, "sqs:SendMessage", destination.arn)
+    return destination
+
+
+def _destination_arn(request, form):
+    destination = _destination(request, form)
+    return destination.arn if destination else None
+
+
 def _where(form):
     destination = form.destination_queue()
     return destination.name if destination else "their source queues"
@@ -480,7 +519,7 @@ def _where(form):
 
 def _redriven(request, queue, message, events):
     """Answer a redrive: a fresh form, and a toast saying what went where."""
-    context = {"queue": queue, "redrive_form": RedriveForm(queue=queue), "is_operator": True}
+    context = {"queue": queue, "redrive_form": _redrive_form(request, queue), "is_operator": True}
     return _done(request, queue, "redrive-form", context, message, "redrive", events)
 
 
@@ -488,8 +527,8 @@ def _redriven(request, queue, message, events):
 @operator_required
 def start_move_task(request, name):
     """Move all of a dead-letter queue's messages, as a task at the chosen rate."""
-    queue = _queue_or_404(name)
-    form = RedriveForm(request.POST, queue=queue)
+    queue = queue_for_user(request, name, "sqs:StartMessageMoveTask")
+    form = _redrive_form(request, queue, request.POST)
 
     def started(_task):
         message = f"Started moving {queue.name}'s messages to {_where(form)}."
@@ -498,7 +537,7 @@ def start_move_task(request, name):
     return responses.run_action(
         request,
         lambda: service.start_message_move_task(
-            queue.arn, form.destination_arn(), form.cleaned_data["rate"]
+            queue.arn, _destination_arn(request, form), form.cleaned_data["rate"]
         ),
         started,
         form=form,
@@ -510,8 +549,8 @@ def start_move_task(request, name):
 @operator_required
 def redrive_selected(request, name):
     """Move the messages ticked in the explorer, now."""
-    queue = _queue_or_404(name)
-    form = RedriveForm(request.POST, queue=queue)
+    queue = queue_for_user(request, name, "sqs:StartMessageMoveTask")
+    form = _redrive_form(request, queue, request.POST)
 
     def moved(count):
         message = f"Moved {count} message{'' if count == 1 else 's'} to {_where(form)}."
@@ -519,7 +558,7 @@ def redrive_selected(request, name):
 
     return responses.run_action(
         request,
-        lambda: service.redrive_messages(queue, form.selected_ids(), form.destination_queue()),
+        lambda: service.redrive_messages(queue, form.selected_ids(), _destination(request, form)),
         moved,
         form=form,
         again=lambda: _again(request, queue, "redrive-form", redrive_form=form),
@@ -529,7 +568,7 @@ def redrive_selected(request, name):
 @require_POST
 @operator_required
 def cancel_move_task(request, name):
-    queue = _queue_or_404(name)
+    queue = queue_for_user(request, name, "sqs:CancelMessageMoveTask")
     handle = request.POST.get("task_handle", "")
     if not MessageMoveTask.objects.filter(task_handle=handle, source_queue=queue).exists():
         raise Http404("This queue has no such move task.")

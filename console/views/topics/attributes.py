@@ -9,14 +9,13 @@ from django.views.decorators.http import require_GET
 from console.forms.topics import EDITABLE_BY_NAME, TopicAttributeForm
 from console.roles import is_operator
 from console.views import responses
-from console.views.guards import operator_required
+from console.views.guards import operator_required, topic_for_user
 from console.views.topics.page import (
     TEMPLATE,
     _again,
     _attribute_context,
     _done,
     _page_context,
-    _topic_or_404,
 )
 from notifications import service
 
@@ -32,7 +31,7 @@ def _attribute_or_404(attribute_name):
 @login_required
 def attribute_row(request, name, attribute_name):
     """One attribute shown (the edit form's Cancel)."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name)
     attribute = _attribute_or_404(attribute_name)
     context = _attribute_context(topic, attribute, is_operator(request.user))
     return render(request, f"{TEMPLATE}#attribute-row", context)
@@ -41,7 +40,7 @@ def attribute_row(request, name, attribute_name):
 @operator_required
 def edit_attribute(request, name, attribute_name):
     """The attribute's edit form (GET) and its change (POST), in place."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:SetTopicAttributes")
     attribute = _attribute_or_404(attribute_name)
     if request.method == "POST":
         return _save_attribute(request, topic, attribute)

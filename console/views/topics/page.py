@@ -29,6 +29,7 @@ from console.forms.topics import (
 )
 from console.roles import is_operator
 from console.views import responses
+from console.views.guards import can_see_topic, narrow_choices, topic_for_user
 from notifications import delivery, service
 from notifications.models import (
     ConfirmationAttempt,
@@ -53,11 +54,14 @@ HOUR_MS = 3_600_000
 # Fetching
 
 
-def _topic_or_404(name):
-    topic = Topic.objects.filter(name=name).first()
-    if topic is None:
-        raise Http404(f"There is no topic named {name}.")
-    return topic
+def subscribe_form(user, topic, data=None):
+    """The subscribe form, its queues limited to those the user may see."""
+    return narrow_choices(user, SubscribeForm(data, topic=topic), "queue")
+
+
+def redrive_policy_form(user, subscription, data=None):
+    """A subscription's dead-letter queue form, offering the queues the user may see."""
+    return narrow_choices(user, RedrivePolicyForm(subscription, data), "dead_letter_queue")
 
 
 def _subscription_or_none(topic, subscription_id):
@@ -183,7 +187,7 @@ def _log_context(topic, subscription, failed_only, operator):
 def _panel_context(
     topic,
     subscription,
-    operator,
+    user,
     filter_form=None,
     redrive_form=None,
     tested=False,
@@ -195,6 +199,7 @@ def _panel_context(
     Forms not given are fresh; `tested` and `test_result` are what the test box says, `focus`
     moves the keyboard focus to the panel as it opens.
     """
+    operator = is_operator(user)
     context = {
         "topic": topic,
         "subscription": subscription,
@@ -208,7 +213,7 @@ def _panel_context(
         "focus": focus,
     }
     if operator:
-        context["redrive_form"] = redrive_form or RedrivePolicyForm(subscription)
+        context["redrive_form"] = redrive_form or redrive_policy_form(user, subscription)
     return context
 
 
@@ -278,7 +283,7 @@ def _page_context(request, topic, **overrides):
         "panel": None,
     }
     if operator:
-        context["subscribe_form"] = SubscribeForm(topic=topic)
+        context["subscribe_form"] = subscribe_form(request.user, topic)
         context["publish_form"] = PublishForm(topic=topic)
     context.update(overrides)
     return context
@@ -304,28 +309,29 @@ def _done(request, topic, partial, context, message, fragment, events=(), **quer
 
 @login_required
 def topic_page(request, name):
-    topic = _topic_or_404(name)
-    operator = is_operator(request.user)
+    topic = topic_for_user(request, name)
     opened = _subscription_or_none(topic, request.GET.get("subscription"))
     logged = _subscription_or_none(topic, request.GET.get("log"))
     context = _page_context(
         request, topic, log=logged, failed_only=request.GET.get("failed") == "1"
     )
     if opened is not None:
-        context["panel"] = _panel_context(topic, opened, operator, focus=True)
+        context["panel"] = _panel_context(topic, opened, request.user, focus=True)
     return render(request, TEMPLATE, context)
 
 
 @require_GET
 @login_required
 def topic_stats_region(request, name):
-    return render(request, f"{TEMPLATE}#topic-stats", _stats_context(_topic_or_404(name)))
+    return render(request, f"{TEMPLATE}#topic-stats", _stats_context(topic_for_user(request, name)))
 
 
 @require_GET
 @login_required
 def subscriptions_region(request, name):
-    context = _subscriptions_context(_topic_or_404(name), is_operator(request.user))
+    context = _subscriptions_context(
+        topic_for_user(request, name, "sns:ListSubscriptionsByTopic"), is_operator(request.user)
+    )
     return render(request, f"{TEMPLATE}#subscriptions", context)
 
 
@@ -333,7 +339,7 @@ def subscriptions_region(request, name):
 @login_required
 def delivery_log(request, name, subscription_id):
     """A subscription's latest deliveries; without htmx, the page with the log open."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:GetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     failed_only = request.GET.get("failed") == "1"
     if not request.htmx:
@@ -349,7 +355,7 @@ def delivery_log(request, name, subscription_id):
 @login_required
 def confirmation_region(request, name, subscription_id):
     """A subscription's confirmation attempts; without htmx, the page with its settings open."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:GetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     context = _confirmation_context(topic, subscription, is_operator(request.user))
     if not request.htmx or context is None:
@@ -361,17 +367,19 @@ def confirmation_region(request, name, subscription_id):
 @login_required
 def subscription_panel(request, name, subscription_id):
     """A subscription's settings, opened below the list; without htmx, the page with them open."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:GetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     if not request.htmx:
         return redirect(_page_url(topic, "subscription-panel", subscription=subscription.uuid))
-    context = _panel_context(topic, subscription, is_operator(request.user), focus=True)
+    context = _panel_context(topic, subscription, request.user, focus=True)
     return render(request, f"{TEMPLATE}#subscription-panel", {"panel": context})
 
 
 def live_fragments(user, name, log=None, failed=None):
     """The topic page's live regions: `topic-stats`, `subscriptions` and, when a delivery log is
     open, `delivery-log-<subscription id>`."""
+    if not can_see_topic(user, name):
+        raise Topic.DoesNotExist(f"There is no topic named {name}.")
     topic = Topic.objects.get(name=name)
     operator = is_operator(user)
     regions = {

@@ -7,14 +7,13 @@ from django.views.decorators.http import require_POST
 
 from console.forms.topics import PublishForm
 from console.views import responses
-from console.views.guards import operator_required
+from console.views.guards import operator_required, topic_for_user
 from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,
     TOPIC_CHANGED,
     _again,
     _done,
-    _topic_or_404,
 )
 from notifications import service
 
@@ -22,7 +21,7 @@ from notifications import service
 @require_POST
 @operator_required
 def publish(request, name):
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:Publish")
     form = PublishForm(request.POST, topic=topic)
 
     def published(result):
@@ -46,7 +45,7 @@ def publish(request, name):
 @operator_required
 def delete_topic(request, name):
     """Ask (GET: a dialog naming the topic and its subscriptions), then delete it (POST)."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:DeleteTopic")
     if request.method != "POST":
         context = {"topic": topic, "subscription_count": topic.subscriptions.count()}
         if request.htmx:

@@ -7,10 +7,9 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.forms.topics import FilterPolicyForm, RedrivePolicyForm, SubscribeForm
-from console.roles import is_operator
+from console.forms.topics import FilterPolicyForm
 from console.views import responses
-from console.views.guards import operator_required
+from console.views.guards import authorize, operator_required, topic_for_user
 from console.views.topics.page import (
     CONFIRM_TEMPLATE,
     TEMPLATE,
@@ -22,29 +21,39 @@ from console.views.topics.page import (
     _panel_context,
     _subscription_or_404,
     _subscriptions_context,
-    _topic_or_404,
+    redrive_policy_form,
+    subscribe_form,
 )
 from notifications import delivery, service
 from notifications.models import Delivery
 
 
+def _endpoint_allowed(request, arguments):
+    """The subscribe arguments, once the user may send to the queue an sqs endpoint names (a
+    scope's queues only); raises AccessDenied, shown beside the form, when not."""
+    protocol, endpoint, _attributes = arguments
+    if protocol == "sqs" and endpoint.startswith("arn:aws:sqs:"):
+        authorize(request.user, "sqs:SendMessage", endpoint)
+    return arguments
+
+
 @require_POST
 @operator_required
 def subscribe(request, name):
-    topic = _topic_or_404(name)
-    form = SubscribeForm(request.POST, topic=topic)
+    topic = topic_for_user(request, name, "sns:Subscribe")
+    form = subscribe_form(request.user, topic, request.POST)
 
     def subscribed(result):
         subscription = result[0]
         pending = "" if subscription.is_confirmed else "; it stays pending until it confirms"
         message = f"Subscribed {subscription.endpoint}{pending}."
-        context = {"topic": topic, "subscribe_form": SubscribeForm(topic=topic)}
+        context = {"topic": topic, "subscribe_form": subscribe_form(request.user, topic)}
         events = [TOPIC_CHANGED]
         return _done(request, topic, "subscribe-form", context, message, "subscriptions", events)
 
     return responses.run_action(
         request,
-        lambda: service.subscribe(topic, *form.subscribe_arguments()),
+        lambda: service.subscribe(topic, *_endpoint_allowed(request, form.subscribe_arguments())),
         subscribed,
         form=form,
         again=lambda: _again(request, topic, "subscribe-form", subscribe_form=form),
@@ -54,7 +63,7 @@ def subscribe(request, name):
 @operator_required
 def unsubscribe(request, name, subscription_id):
     """Ask (GET: a dialog naming the endpoint), then remove the subscription (POST)."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:Unsubscribe")
     subscription = _subscription_or_404(topic, subscription_id)
     if request.method != "POST":
         context = {"topic": topic, "subscription": subscription}
@@ -75,7 +84,7 @@ def unsubscribe(request, name, subscription_id):
 @operator_required
 def set_raw_delivery(request, name, subscription_id):
     """Turn raw message delivery on or off; answers with the subscription list."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:SetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     enabled = request.POST.get("enabled") == "true"
     attributes = {"RawMessageDelivery": "true" if enabled else "false"}
@@ -98,7 +107,8 @@ def _panel_answer(request, topic, subscription, message, sample=None):
     toast; the list refreshed."""
     subscription = _subscription_or_404(topic, subscription.uuid)
     filter_form = FilterPolicyForm(subscription, initial=sample) if sample else None
-    context = {"panel": _panel_context(topic, subscription, True, filter_form=filter_form)}
+    panel = _panel_context(topic, subscription, request.user, filter_form=filter_form)
+    context = {"panel": panel}
     partial = fragment = "subscription-panel"
     events = [TOPIC_CHANGED]
     query = {"subscription": subscription.uuid}
@@ -107,7 +117,7 @@ def _panel_answer(request, topic, subscription, message, sample=None):
 
 def _panel_again(request, topic, subscription, **forms):
     """The settings panel again with the refused form (`filter_form=` or `redrive_form=`)."""
-    panel = _panel_context(topic, subscription, True, **forms)
+    panel = _panel_context(topic, subscription, request.user, **forms)
     return _again(request, topic, "subscription-panel", panel=panel)
 
 
@@ -127,7 +137,7 @@ def _save_panel_form(request, topic, subscription, saved, sample=None, **forms):
 @require_POST
 @operator_required
 def save_filter_policy(request, name, subscription_id):
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:SetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     form = FilterPolicyForm(subscription, request.POST)
     sample = {name: request.POST.get(name, "") for name in FilterPolicyForm.SAMPLE}
@@ -144,13 +154,13 @@ def save_filter_policy(request, name, subscription_id):
 @login_required
 def test_filter_policy(request, name, subscription_id):
     """Whether a sample message passes the policy in the editor; changes nothing, so anyone may."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:GetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
     form = FilterPolicyForm(subscription, request.GET, testing=True)
 
     def tested(result=None):
         test = {"filter_form": form, "tested": True, "test_result": result}
-        panel = _panel_context(topic, subscription, is_operator(request.user), **test)
+        panel = _panel_context(topic, subscription, request.user, **test)
         if request.htmx:
             return render(request, f"{TEMPLATE}#policy-test-result", {"panel": panel})
         return render(request, TEMPLATE, _page_context(request, topic, panel=panel))
@@ -167,9 +177,9 @@ def test_filter_policy(request, name, subscription_id):
 @require_POST
 @operator_required
 def save_redrive_policy(request, name, subscription_id):
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:SetSubscriptionAttributes")
     subscription = _subscription_or_404(topic, subscription_id)
-    form = RedrivePolicyForm(subscription, request.POST)
+    form = redrive_policy_form(request.user, subscription, request.POST)
 
     def saved():
         chosen = form.cleaned_data["dead_letter_queue"]
@@ -186,7 +196,7 @@ def save_redrive_policy(request, name, subscription_id):
 @operator_required
 def replay_delivery(request, name, subscription_id, delivery_id):
     """Deliver a failed or dead-lettered message again, as a new delivery with its own retries."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:Publish")
     subscription = _subscription_or_404(topic, subscription_id)
     found = Delivery.objects.filter(pk=delivery_id, subscription=subscription).first()
     if found is None:
@@ -211,7 +221,7 @@ def replay_delivery(request, name, subscription_id, delivery_id):
 @operator_required
 def resend_confirmation(request, name, subscription_id):
     """Send a pending subscription a fresh confirmation; its attempt shows once it is sent."""
-    topic = _topic_or_404(name)
+    topic = topic_for_user(request, name, "sns:Subscribe")
     subscription = _subscription_or_404(topic, subscription_id)
     fallback = _page_url(topic, "subscription-panel", subscription=subscription.uuid)
     message = f"Sending a new confirmation to {subscription.endpoint}."
