@@ -5,10 +5,11 @@ import json
 from functools import partial
 
 from aws_protocol import json_input, shapes
-from aws_protocol.errors import SerializationException, UnknownOperation
+from aws_protocol.errors import AccessDenied, SerializationException, UnknownOperation
 from aws_protocol.responses import Continue, Pending, Response
 from queues import long_poll
 from queues.errors import InvalidParameterValue, RequestThrottled
+from queues.wire import permissions
 from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_shapes import INPUTS
 
@@ -63,6 +64,7 @@ def parse(request):
 
 def handle(request):
     name, params = parse(request)
+    permissions.check(request.access_key, name, params)
     result = OPERATIONS[name](params, request)
     if isinstance(result, Continuation):
 
@@ -88,8 +90,15 @@ def throttled():
 
 
 def error_response(error, request):
-    body = json.dumps({"__type": f"com.amazonaws.sqs#{error.code}", "message": error.message})
     fault = "Sender" if error.sender_fault else "Receiver"
+    if isinstance(error, AccessDenied):
+        # AWS's shared authorizer answers, not SQS: its own type and "Message"; the header
+        # makes botocore report the query code, AccessDenied, as SQS's query protocol does.
+        body = json.dumps(
+            {"__type": "com.amazon.coral.service#AccessDeniedException", "Message": error.message}
+        )
+    else:
+        body = json.dumps({"__type": f"com.amazonaws.sqs#{error.code}", "message": error.message})
     return Response(
         error.status,
         body.encode(),

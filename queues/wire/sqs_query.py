@@ -9,6 +9,7 @@ from aws_protocol.query import numbered, unflatten
 from aws_protocol.responses import Continue, Pending, Response
 from queues import long_poll
 from queues.errors import InvalidParameterValue, MissingParameter, RequestThrottled
+from queues.wire import permissions
 from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_json import SERVICE_CHECKED_TEXT
 from queues.wire.sqs_shapes import INPUTS
@@ -208,6 +209,7 @@ def handle(request):
         raise InvalidParameterValue(
             f"Value for parameter {error.path} is invalid. Reason: {reason}."
         ) from None
+    permissions.check(request.access_key, action, shaped)
     result = operation(shaped, request)
     if isinstance(result, Continuation):
 
