@@ -15,6 +15,7 @@ from aws_protocol.query import numbered, unflatten
 from aws_protocol.responses import Response
 from notifications import service
 from notifications.errors import InvalidParameter, NotFound, Throttling
+from notifications.wire import permissions
 from notifications.wire.sns_shapes import INPUTS
 
 NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
@@ -407,8 +408,13 @@ def handle(request):
     if request.access_key is None and action not in UNSIGNED_LINKS:
         raise MissingAuthenticationToken()
     operation = OPERATIONS.get(action)
+    # A subscriber's unsigned link carries its token as the credential; everything else is
+    # checked against the key's policy before it runs.
+    signed = request.access_key is not None
     if operation is None:
         if action in UNSUPPORTED:
+            if signed:
+                permissions.check(request.access_key, action, params)
             raise InvalidParameter(
                 f"Invalid parameter: Action Reason: {action} belongs to {UNSUPPORTED[action]}, "
                 "which is not supported by Roost"
@@ -422,6 +428,8 @@ def handle(request):
     except shapes.ShapeError as error:
         reason = "Invalid characters" if error.reason == "text" else f"Must be {error.expected}"
         raise InvalidParameter(f"Invalid parameter: {error.path} Reason: {reason}") from None
+    if signed:
+        permissions.check(request.access_key, action, params)
     result = operation(params, request)
     body = xml.document(
         f"{action}Response",
