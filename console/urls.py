@@ -77,6 +77,19 @@ console_patterns = [
     path(
         "access-keys/<str:key_id>/delete", access_keys.delete_access_key, name="delete-access-key"
     ),
+    path("access-keys/<str:key_id>/", access_keys.access_key_page, name="access-key"),
+    path("access-keys/<str:key_id>/policy", access_keys.set_key_policy, name="key-policy"),
+    path(
+        "access-keys/<str:key_id>/policy/remove",
+        access_keys.remove_key_policy,
+        name="remove-key-policy",
+    ),
+    path("access-keys/<str:key_id>/simulate", access_keys.simulate_policy, name="simulate"),
+    path(
+        "access-keys/<str:key_id>/resources",
+        access_keys.resource_suggestions,
+        name="resource-suggestions",
+    ),
 ]
 
 # LocalStack's SQS developer endpoint, behind the REST API's credentials.
