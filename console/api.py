@@ -3,8 +3,10 @@
 Every call needs credentials: an access key as `Authorization: Bearer <key id>:<secret>`, a
 request SigV4-signed with an access key (any service name in the scope), or a logged-in console
 session (with Django's CSRF check on unsafe methods, which change things and so are for operators
-only, as in the console). Errors leave as `{"code", "message"}` with the error's HTTP status,
-whatever raised them.
+only, as in the console). Then each endpoint asks for the IAM action it stands for (the key's
+policy, or the console user's scope), and a denied call answers 403 AccessDenied with AWS's
+message. Errors leave as `{"code", "message"}` with the error's HTTP status, whatever raised
+them.
 """
 
 import logging
@@ -22,6 +24,7 @@ from ninja.security.base import AuthBase
 from aws_protocol import database_outage, rate_limit, sigv4
 from aws_protocol.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console import access_keys, roles
+from console.api_access import router as access_keys_router
 from notifications.api import router as notifications_router
 from queues.api import router as queues_router
 
@@ -201,7 +204,8 @@ api = NinjaAPI(
     version="1",
     description=(
         "Roost's native REST API: queues, messages, peeking and redrive; topics, subscriptions, "
-        "publishing and delivery logs. Authenticate with "
+        "publishing and delivery logs; access keys, their policies and the policy simulator. "
+        "Authenticate with "
         "`Authorization: Bearer <access key id>:<secret>`, SigV4, or a console session. Times "
         "are milliseconds since the epoch; errors are `{code, message}`."
     ),
@@ -210,6 +214,7 @@ api = NinjaAPI(
 )
 api.add_router("/", queues_router)
 api.add_router("/", notifications_router)
+api.add_router("/access-keys", access_keys_router)
 
 fallback = Router()
 

@@ -3,6 +3,11 @@
 Every rule lives in notifications.service (and notifications.delivery for replays); these handlers
 translate JSON to its arguments and its results to JSON. Topics are named by their name in URLs,
 as queues are; subscriptions by their id, the last part of their ARN.
+
+Each endpoint asks `aws_protocol.authorization` for the IAM action of the SNS operation it stands
+for, through the fetching helpers: on the topic's ARN before the topic is looked up (a denied
+caller learns nothing of whether it exists); on the subscription's ARN (topic ARN + ":" + id)
+once the subscription is found, since its id alone does not say which topic it belongs to.
 """
 
 import base64
@@ -11,9 +16,10 @@ import json
 
 from ninja import Query, Router, Status
 
+from aws_protocol import authorization
 from notifications import delivery, schemas, service
 from notifications.errors import InvalidParameter, NotFound
-from notifications.models import Delivery
+from notifications.models import Delivery, Topic
 from queues.schemas import TEXT, Error, PathText
 
 router = Router()
@@ -32,15 +38,31 @@ DELIVERY_STATUSES = {
 }
 
 
-# Fetching
+# Access-checked fetching
 
 
-def _topic(name):
+def _allow(request, resource, *actions):
+    """Raise AccessDenied (403) unless the caller may do every one of `actions` on `resource`."""
+    for action in actions:
+        authorization.authorize(request.auth, action, resource)
+
+
+def _topic(request, name, *actions):
+    """The topic named `name`, once the caller may do every one of `actions` on it."""
+    _allow(request, Topic(name=name).arn, *actions)
     return service.get_topic_by_name(name)
 
 
-def _subscription(subscription_id):
-    return service.get_subscription_by_uuid(subscription_id)
+def _subscription(request, subscription_id, *actions):
+    """The subscription with this id, once the caller may do every one of `actions` on it."""
+    subscription = service.get_subscription_by_uuid(subscription_id)
+    _allow(request, subscription.arn, *actions)
+    return subscription
+
+
+def _may_see(request, topic):
+    """Whether a topic belongs in the caller's list: they may read its attributes."""
+    return authorization.decide(request.auth, "sns:GetTopicAttributes", topic.arn).allowed
 
 
 def _delivery(subscription, delivery_id):
@@ -245,9 +267,18 @@ def _failed(failures):
 
 @router.get("/topics", response={200: schemas.TopicList, **ERRORS}, tags=TOPICS)
 def list_topics(request, cursor: str | None = Query(None, pattern=TEXT)):
-    """List topics by name, a hundred at a time."""
+    """List topics by name, a hundred at a time.
+
+    Needs sns:ListTopics; the list holds only the topics the caller may sns:GetTopicAttributes
+    on. That filter runs on each page after it is cut, so a page may hold fewer than a hundred
+    topics, even none, while `next_cursor` still leads on.
+    """
+    _allow(request, authorization.account_resource("sns"), "sns:ListTopics")
     topics, next_cursor = service.list_topics(cursor)
-    return {"topics": [_topic_summary(topic) for topic in topics], "next_cursor": next_cursor}
+    return {
+        "topics": [_topic_summary(topic) for topic in topics if _may_see(request, topic)],
+        "next_cursor": next_cursor,
+    }
 
 
 @router.post("/topics", response={201: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
@@ -256,6 +287,8 @@ def create_topic(request, payload: schemas.TopicCreate):
 
     A name ending in .fifo makes a FIFO topic (FifoTopic may be left out).
     """
+    tagging = ["sns:TagResource"] if payload.tags else []
+    _allow(request, Topic(name=payload.name).arn, "sns:CreateTopic", *tagging)
     attributes = _attributes_in(payload.attributes)
     if payload.name.endswith(".fifo"):
         attributes.setdefault("FifoTopic", "true")
@@ -266,14 +299,30 @@ def create_topic(request, payload: schemas.TopicCreate):
 @router.get("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
 def get_topic(request, name: PathText):
     """A topic's attributes, subscription counts and tags."""
-    return _topic_detail(_topic(name))
+    return _topic_detail(_topic(request, name, "sns:GetTopicAttributes"))
 
 
 @router.patch("/topics/{name}", response={200: schemas.TopicDetail, **ERRORS}, tags=TOPICS)
 def update_topic(request, name: PathText, payload: schemas.TopicUpdate):
-    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
+    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails.
+
+    Needs sns:SetTopicAttributes for attributes, sns:TagResource for tags, sns:UntagResource for
+    remove_tags.
+    """
+    actions = [
+        action
+        for action, given in (
+            ("sns:SetTopicAttributes", payload.attributes is not None),
+            ("sns:TagResource", bool(payload.tags)),
+            ("sns:UntagResource", bool(payload.remove_tags)),
+        )
+        if given
+    ]
     topic = service.update_topic(
-        _topic(name), _attributes_in(payload.attributes), payload.tags, payload.remove_tags
+        _topic(request, name, *(actions or ["sns:SetTopicAttributes"])),
+        _attributes_in(payload.attributes),
+        payload.tags,
+        payload.remove_tags,
     )
     return _topic_detail(topic)
 
@@ -281,7 +330,7 @@ def update_topic(request, name: PathText, payload: schemas.TopicUpdate):
 @router.delete("/topics/{name}", response={204: None, **ERRORS}, tags=TOPICS)
 def delete_topic(request, name: PathText):
     """Delete a topic with its subscriptions and the deliveries it still owes."""
-    service.delete_topic(_topic(name))
+    service.delete_topic(_topic(request, name, "sns:DeleteTopic"))
     return Status(204, None)
 
 
@@ -295,7 +344,8 @@ def delete_topic(request, name: PathText):
 )
 def list_subscriptions(request, name: PathText, cursor: str | None = Query(None, pattern=TEXT)):
     """A topic's subscriptions in the order they were made, a hundred at a time."""
-    subscriptions, next_cursor = service.list_subscriptions(_topic(name), cursor)
+    topic = _topic(request, name, "sns:ListSubscriptionsByTopic")
+    subscriptions, next_cursor = service.list_subscriptions(topic, cursor)
     return {
         "subscriptions": [_subscription_summary(item) for item in subscriptions],
         "next_cursor": next_cursor,
@@ -314,7 +364,7 @@ def subscribe(request, name: PathText, payload: schemas.SubscriptionCreate):
     queues are confirmed at once.
     """
     subscription, _answer = service.subscribe(
-        _topic(name),
+        _topic(request, name, "sns:Subscribe"),
         payload.protocol,
         payload.endpoint,
         _attributes_in(payload.attributes),
@@ -330,7 +380,8 @@ def subscribe(request, name: PathText, payload: schemas.SubscriptionCreate):
 )
 def get_subscription(request, subscription_id: PathText):
     """A subscription's status (pending or confirmed) and attributes."""
-    return _subscription_detail(_subscription(subscription_id))
+    subscription = _subscription(request, subscription_id, "sns:GetSubscriptionAttributes")
+    return _subscription_detail(subscription)
 
 
 @router.patch(
@@ -340,7 +391,7 @@ def get_subscription(request, subscription_id: PathText):
 )
 def update_subscription(request, subscription_id: PathText, payload: schemas.SubscriptionUpdate):
     """Change attributes: all of them, or none when one is refused."""
-    subscription = _subscription(subscription_id)
+    subscription = _subscription(request, subscription_id, "sns:SetSubscriptionAttributes")
     attributes = _attributes_in(payload.attributes)
     return _subscription_detail(service.set_subscription_attributes(subscription, attributes))
 
@@ -350,7 +401,7 @@ def update_subscription(request, subscription_id: PathText, payload: schemas.Sub
 )
 def unsubscribe(request, subscription_id: PathText):
     """Delete a subscription; deliveries it still owes are dropped."""
-    service.unsubscribe(_subscription(subscription_id))
+    service.unsubscribe(_subscription(request, subscription_id, "sns:Unsubscribe"))
     return Status(204, None)
 
 
@@ -363,11 +414,12 @@ def resend_confirmation(request, subscription_id: PathText):
     """Send a pending HTTP(S) or email subscription a fresh confirmation.
 
     Refused (Throttling) while one is still on its way, and for 30 s after the last one anyone
-    asked for; the attempt shows in `confirmation_attempts` once a worker has sent it.
+    asked for; the attempt shows in `confirmation_attempts` once a worker has sent it. Needs
+    sns:Subscribe on the topic: subscribing a pending endpoint again is how SNS resends one.
     """
-    subscription = service.resend_confirmation(
-        _subscription(subscription_id), _requested_by(request)
-    )
+    subscription = _subscription(request, subscription_id)
+    _allow(request, subscription.topic.arn, "sns:Subscribe")
+    subscription = service.resend_confirmation(subscription, _requested_by(request))
     return _subscription_detail(subscription)
 
 
@@ -377,7 +429,7 @@ def resend_confirmation(request, subscription_id: PathText):
 @router.post("/topics/{name}/publish", response={201: schemas.Published, **ERRORS}, tags=PUBLISH)
 def publish(request, name: PathText, payload: schemas.Publish):
     """Publish one message to every confirmed subscription whose filter policy it passes."""
-    result = service.publish(_topic(name), _publish_entry(payload))
+    result = service.publish(_topic(request, name, "sns:Publish"), _publish_entry(payload))
     return Status(201, _published(result))
 
 
@@ -387,9 +439,13 @@ def publish(request, name: PathText, payload: schemas.Publish):
     tags=PUBLISH,
 )
 def publish_batch(request, name: PathText, payload: schemas.PublishBatch):
-    """Publish up to ten messages; each entry succeeds or fails on its own."""
+    """Publish up to ten messages; each entry succeeds or fails on its own.
+
+    Needs sns:Publish, as PublishBatch does: the whole batch is refused without it.
+    """
+    topic = _topic(request, name, "sns:Publish")
     entries = [_publish_entry(entry, entry.id) for entry in payload.entries]
-    successful, failures = service.publish_messages(_topic(name), entries)
+    successful, failures = service.publish_messages(topic, entries)
     return {
         "successful": [{"id": result["Id"], **_published(result)} for result in successful],
         "failed": _failed(failures),
@@ -408,10 +464,11 @@ def list_deliveries(request, subscription_id: PathText, filters: Query[schemas.D
     """List a subscription's deliveries, newest first, each with its attempts.
 
     Every attempt records its time, HTTP status, latency and error; finished deliveries are kept
-    for a week.
+    for a week. Needs sns:GetSubscriptionAttributes on the subscription.
     """
+    subscription = _subscription(request, subscription_id, "sns:GetSubscriptionAttributes")
     deliveries, next_cursor = _delivery_log(
-        _subscription(subscription_id), filters.status, filters.cursor, filters.limit
+        subscription, filters.status, filters.cursor, filters.limit
     )
     return {
         "deliveries": [_delivery_out(found) for found in deliveries],
@@ -428,8 +485,11 @@ def replay_delivery(request, subscription_id: PathText, delivery_id: int):
     """Deliver a failed or dead-lettered message again, with a fresh round of retries.
 
     The replay is a delivery of its own (returned, `replay_of` naming this one); a delivery is
-    replayed once, and a replay that fails can be replayed in turn.
+    replayed once, and a replay that fails can be replayed in turn. Needs sns:Publish on the
+    topic: a replay publishes the message again, to this one subscription.
     """
-    found = _delivery(_subscription(subscription_id), delivery_id)
+    subscription = _subscription(request, subscription_id)
+    _allow(request, subscription.topic.arn, "sns:Publish")
+    found = _delivery(subscription, delivery_id)
     replayed = delivery.replay(found, _requested_by(request))
     return _delivery_out(replayed)

@@ -3,6 +3,10 @@
 Every rule lives in queues.service (and queues.peek for browsing); these handlers translate JSON
 to its arguments and its results to JSON. Receive is async so a long poll waits on the notifier,
 not on a thread.
+
+Each endpoint asks `aws_protocol.authorization` for the IAM action of the SQS operation it stands
+for, on the queue's ARN, through `_queue` (or `_allow`): a denied caller gets 403 AccessDenied,
+before the queue is looked up, so it learns nothing of whether the queue exists, as in SQS.
 """
 
 import base64
@@ -12,15 +16,55 @@ import json
 from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
+from aws_protocol import authorization
 from queues import long_poll, peek, queue_attributes, schemas, service
 from queues.errors import InvalidParameterValue
+from queues.models import Queue
 
 router = Router()
 
 QUEUES = ["queues"]
 MESSAGES = ["messages"]
 REDRIVE = ["redrive"]
+# What StartMessageMoveTask needs on the dead-letter queue it empties (CancelMessageMoveTask
+# needs the same, its own action first).
+_MOVE_FROM = (
+    "sqs:StartMessageMoveTask",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+)
 ERRORS = {frozenset({400, 401, 403, 404, 409}): schemas.Error}
+
+
+# Access-checked fetching
+
+
+def _allow(request, resource, *actions):
+    """Raise AccessDenied (403) unless the caller may do every one of `actions` on `resource`."""
+    for action in actions:
+        authorization.authorize(request.auth, action, resource)
+
+
+def _queue(request, name, *actions):
+    """The queue named `name`, once the caller may do every one of `actions` on it."""
+    _allow(request, Queue(name=name).arn, *actions)
+    return service.get_queue(name)
+
+
+def _may_see(request, queue):
+    """Whether a queue belongs in the caller's list: they may read its attributes."""
+    return authorization.decide(request.auth, "sqs:GetQueueAttributes", queue.arn).allowed
+
+
+def _task_source_arn(task_handle):
+    """The dead-letter queue's ARN a move task's handle names, or None for a malformed handle."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(task_handle.encode()))
+    except (ValueError, UnicodeError):
+        return None
+    source = decoded.get("sourceArn") if isinstance(decoded, dict) else None
+    return source if isinstance(source, str) else None
 
 
 # Translation helpers
@@ -217,9 +261,18 @@ def list_queues(
         None, pattern=schemas.TEXT, description="next_cursor from the previous page."
     ),
 ):
-    """List queues by name, optionally only those whose name starts with `prefix`."""
+    """List queues by name, optionally only those whose name starts with `prefix`.
+
+    Needs sqs:ListQueues; the list holds only the queues the caller may sqs:GetQueueAttributes
+    on. That filter runs on each page after it is cut, so a page may hold fewer than `limit`
+    queues, even none, while `next_cursor` still leads on.
+    """
+    _allow(request, authorization.account_resource("sqs"), "sqs:ListQueues")
     queues, next_cursor = service.list_queues(prefix, limit, cursor)
-    return {"queues": [_summary(request, queue) for queue in queues], "next_cursor": next_cursor}
+    return {
+        "queues": [_summary(request, queue) for queue in queues if _may_see(request, queue)],
+        "next_cursor": next_cursor,
+    }
 
 
 @router.post("/queues", response={201: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
@@ -228,6 +281,8 @@ def create_queue(request, payload: schemas.QueueCreate):
 
     A name ending in .fifo makes a FIFO queue (FifoQueue may be left out).
     """
+    tagging = ["sqs:TagQueue"] if payload.tags else []
+    _allow(request, Queue(name=payload.name).arn, "sqs:CreateQueue", *tagging)
     attributes = _attributes_in(payload.attributes)
     if payload.name.endswith(".fifo"):
         attributes.setdefault("FifoQueue", "true")
@@ -238,14 +293,27 @@ def create_queue(request, payload: schemas.QueueCreate):
 @router.get("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
 def get_queue(request, name: schemas.PathText):
     """A queue's attributes, depth (visible, in flight, delayed), redrive policy and tags."""
-    return _detail(request, service.get_queue(name))
+    return _detail(request, _queue(request, name, "sqs:GetQueueAttributes"))
 
 
 @router.patch("/queues/{name}", response={200: schemas.QueueDetail, **ERRORS}, tags=QUEUES)
 def update_queue(request, name: schemas.PathText, payload: schemas.QueueUpdate):
-    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails."""
+    """Change attributes, add or replace tags, remove tags: all of it, or nothing when one fails.
+
+    Needs sqs:SetQueueAttributes for attributes, sqs:TagQueue for tags, sqs:UntagQueue for
+    remove_tags.
+    """
+    actions = [
+        action
+        for action, given in (
+            ("sqs:SetQueueAttributes", payload.attributes is not None),
+            ("sqs:TagQueue", bool(payload.tags)),
+            ("sqs:UntagQueue", bool(payload.remove_tags)),
+        )
+        if given
+    ]
     queue = service.update_queue(
-        service.get_queue(name),
+        _queue(request, name, *(actions or ["sqs:SetQueueAttributes"])),
         _attributes_in(payload.attributes),
         payload.tags,
         payload.remove_tags,
@@ -256,14 +324,14 @@ def update_queue(request, name: schemas.PathText, payload: schemas.QueueUpdate):
 @router.delete("/queues/{name}", response={204: None, **ERRORS}, tags=QUEUES)
 def delete_queue(request, name: schemas.PathText):
     """Delete a queue and every message in it."""
-    service.delete_queue(service.get_queue(name))
+    service.delete_queue(_queue(request, name, "sqs:DeleteQueue"))
     return Status(204, None)
 
 
 @router.post("/queues/{name}/purge", response={200: schemas.PurgeResult, **ERRORS}, tags=QUEUES)
 def purge_queue(request, name: schemas.PathText):
     """Delete every message in the queue (once a minute per queue, as in SQS)."""
-    return {"deleted": service.purge_queue(service.get_queue(name))}
+    return {"deleted": service.purge_queue(_queue(request, name, "sqs:PurgeQueue"))}
 
 
 # Messages (literal paths before /messages/{receipt_handle}: Django matches in order)
@@ -271,9 +339,12 @@ def purge_queue(request, name: schemas.PathText):
 
 @router.get("/queues/{name}/messages", response={200: schemas.PeekPage, **ERRORS}, tags=MESSAGES)
 def peek_messages(request, name: schemas.PathText, filters: Query[schemas.PeekFilters]):
-    """Browse messages without receiving them: nothing about them changes."""
+    """Browse messages without receiving them: nothing about them changes.
+
+    Needs sqs:ReceiveMessage: peeking reads bodies, which is what that permission guards.
+    """
     messages, next_cursor = peek.peek_messages(
-        service.get_queue(name),
+        _queue(request, name, "sqs:ReceiveMessage"),
         cursor=filters.cursor,
         limit=filters.limit,
         states=filters.state,
@@ -291,7 +362,7 @@ def peek_messages(request, name: schemas.PathText, filters: Query[schemas.PeekFi
 )
 def send_message(request, name: schemas.PathText, payload: schemas.SendMessage):
     """Send one message."""
-    queue = service.get_queue(name)
+    queue = _queue(request, name, "sqs:SendMessage")
     result = service.send_message(queue, _send_entry(payload), sender_id=_sender_id(request))
     return Status(201, _sent(result))
 
@@ -302,8 +373,11 @@ def send_message(request, name: schemas.PathText, payload: schemas.SendMessage):
     tags=MESSAGES,
 )
 def send_message_batch(request, name: schemas.PathText, payload: schemas.SendBatch):
-    """Send up to ten messages; each entry succeeds or fails on its own."""
-    queue = service.get_queue(name)
+    """Send up to ten messages; each entry succeeds or fails on its own.
+
+    Needs sqs:SendMessage, as SendMessageBatch does: the whole batch is refused without it.
+    """
+    queue = _queue(request, name, "sqs:SendMessage")
     entries = [_send_entry(entry, entry.id) for entry in payload.entries]
     successful, failures = service.send_messages(queue, entries, sender_id=_sender_id(request))
     return {
@@ -323,7 +397,7 @@ _database = sync_to_async  # thread-sensitive: all ORM work on the one sync thre
 async def receive_messages(request, name: schemas.PathText, payload: schemas.Receive | None = None):
     """Receive up to ten messages, long-polling up to `wait_seconds` when none are visible."""
     payload = payload or schemas.Receive()
-    queue = await _database(service.get_queue)(name)
+    queue = await _database(_queue)(request, name, "sqs:ReceiveMessage")
     wait = service.long_poll_seconds(queue, payload.wait_seconds)
 
     def attempt():
@@ -349,7 +423,7 @@ async def receive_messages(request, name: schemas.PathText, payload: schemas.Rec
 )
 def delete_message(request, name: schemas.PathText, receipt_handle: schemas.PathText):
     """Delete a received message; a handle from an earlier receive deletes nothing, as in SQS."""
-    service.delete_message(service.get_queue(name), receipt_handle)
+    service.delete_message(_queue(request, name, "sqs:DeleteMessage"), receipt_handle)
     return Status(204, None)
 
 
@@ -366,7 +440,9 @@ def change_visibility(
 ):
     """Make a received message visible again `visibility_timeout` seconds from now."""
     service.change_message_visibility(
-        service.get_queue(name), receipt_handle, payload.visibility_timeout
+        _queue(request, name, "sqs:ChangeMessageVisibility"),
+        receipt_handle,
+        payload.visibility_timeout,
     )
     return Status(204, None)
 
@@ -376,9 +452,19 @@ def change_visibility(
 
 @router.post("/queues/{name}/move-tasks", response={201: schemas.MoveTask, **ERRORS}, tags=REDRIVE)
 def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveTask):
-    """Move a dead-letter queue's messages back to their source queues (or to `destination`)."""
-    source = service.get_queue(name)
-    destination = service.get_queue(payload.destination) if payload.destination else None
+    """Move a dead-letter queue's messages back to their source queues (or to `destination`).
+
+    Needs, as StartMessageMoveTask does, sqs:StartMessageMoveTask, sqs:ReceiveMessage,
+    sqs:DeleteMessage and sqs:GetQueueAttributes on the dead-letter queue, and sqs:SendMessage
+    on the destination (without one, on each queue that names this one as its dead-letter queue).
+    """
+    source = _queue(request, name, *_MOVE_FROM)
+    if payload.destination:
+        destination = _queue(request, payload.destination, "sqs:SendMessage")
+    else:
+        destination = None
+        for queue in service.list_dead_letter_source_queues(source)[0]:
+            _allow(request, queue.arn, "sqs:SendMessage")
     task = service.start_message_move_task(
         source.arn, destination.arn if destination else None, payload.max_messages_per_second
     )
@@ -390,7 +476,8 @@ def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveT
 )
 def list_move_tasks(request, name: schemas.PathText, limit: int = Query(10, ge=1, le=10)):
     """The queue's most recent move tasks, newest first (at most 10)."""
-    tasks = service.list_message_move_tasks(service.get_queue(name).arn, limit)
+    queue = _queue(request, name, "sqs:ListMessageMoveTasks", "sqs:GetQueueAttributes")
+    tasks = service.list_message_move_tasks(queue.arn, limit)
     return {"tasks": [_move_task(task) for task in tasks]}
 
 
@@ -398,5 +485,11 @@ def list_move_tasks(request, name: schemas.PathText, limit: int = Query(10, ge=1
     "/move-tasks/{task_handle}/cancel", response={200: schemas.MoveTask, **ERRORS}, tags=REDRIVE
 )
 def cancel_move_task(request, task_handle: schemas.PathText):
-    """Stop a running move task; messages already moved stay moved."""
+    """Stop a running move task; messages already moved stay moved.
+
+    Needs what starting it needed on its dead-letter queue, with sqs:CancelMessageMoveTask.
+    """
+    source_arn = _task_source_arn(task_handle)
+    if source_arn is not None:  # a malformed handle names no task: ResourceNotFoundException
+        _allow(request, source_arn, "sqs:CancelMessageMoveTask", *_MOVE_FROM[1:])
     return _move_task(service.cancel_message_move_task(task_handle))

@@ -8,6 +8,7 @@ from django.test import Client
 
 from console import access_keys
 from console.api import api
+from console.models import AccessKey
 from console.roles import REFUSED
 from notifications import service as topics
 from notifications.models import Delivery
@@ -39,6 +40,13 @@ BODIES = {
     ("post", "/api/topics/{name}/publish"): {"message": "from a viewer"},
     ("post", "/api/topics/{name}/publish/batch"): {"entries": [{"id": "a", "message": "x"}]},
     ("post", "/api/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"): None,
+    ("post", "/api/access-keys"): {"name": "made-by-a-viewer"},
+    ("patch", "/api/access-keys/{access_key_id}"): {"active": False},
+    ("delete", "/api/access-keys/{access_key_id}"): None,
+    ("put", "/api/access-keys/{access_key_id}/policy"): {
+        "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}
+    },
+    ("delete", "/api/access-keys/{access_key_id}/policy"): None,
 }
 
 
@@ -54,12 +62,12 @@ def write_routes():
 
 
 def snapshot():
-    """Every row of the queues and notifications apps, so any change shows."""
+    """Every row of the queues and notifications apps and every access key, so any change shows."""
     return {
         model._meta.label: list(model.objects.order_by("pk").values())
         for app in ("queues", "notifications")
         for model in apps.get_app_config(app).get_models()
-    }
+    } | {"access keys": list(AccessKey.objects.order_by("pk").values())}
 
 
 @pytest.fixture
@@ -80,7 +88,9 @@ def world(db):
     delivery = Delivery.objects.filter(subscription=subscription).first()
     if delivery is not None:
         Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED)
+    key, _secret = access_keys.create_access_key(name="in the world")
     return {
+        "access_key_id": key.access_key_id,
         "name": "orders",
         "topic": "news",
         "receipt_handle": receipt_handle,

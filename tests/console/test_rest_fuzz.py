@@ -69,6 +69,9 @@ RULES = {
         ("BatchEntryIdsNotDistinct", r"."),
         ("BatchRequestTooLong", r"."),
     ],
+    # A policy is any JSON object to the document; IAM's grammar decides whether it is one.
+    "POST /api/access-keys": [("MalformedPolicyDocument", r".")],
+    "PUT /api/access-keys/{access_key_id}/policy": [("MalformedPolicyDocument", r".")],
 }
 
 
