@@ -8,7 +8,11 @@ placeholder. The answer is query-protocol XML, that XML's JSON rendering when `A
 JSON, or the JSON protocol's `{"Messages": [...]}` when an SDK posts a ReceiveMessage call here.
 
 LocalStack answers without credentials; Roost asks for the REST API's (bearer token, SigV4 or a
-console session), which the project hands in with `messages_view(authenticate, translate)`.
+console session), which the project hands in with `messages_view(authenticate, translate)`, and
+the caller needs sqs:ReceiveMessage on the queue: a peek reads bodies as a receive does, so any
+weaker action would leak them. A refused caller hears AccessDenied (403) in the shape the request
+asked for, whether or not the queue exists, as the SQS doors answer. Like LocalStack's, the
+endpoint reads one named queue a call; there is no all-queues form to filter.
 """
 
 import json
@@ -23,7 +27,7 @@ from aws_protocol import json_input
 from aws_protocol.errors import InvalidAction, SerializationException
 from queues import peek, service
 from queues.models import Queue
-from queues.wire import sqs_json, sqs_query
+from queues.wire import permissions, sqs_json, sqs_query
 
 RECEIPT_HANDLE = "SQS/BACKDOOR/ACCESS"
 # LocalStack returns the whole queue; Roost stops here so a huge queue cannot exhaust memory.
@@ -44,8 +48,10 @@ def messages_view(authenticate, translate):
         protocol = _protocol(request)
         request_id = str(uuid.uuid4())
         try:
-            authenticate(request)
-            response = _render(protocol, _peek(request, protocol, queue_name), request_id)
+            principal = authenticate(request)
+            response = _render(
+                protocol, _peek(request, principal, protocol, queue_name), request_id
+            )
         except Exception as exc:
             response = _render_error(protocol, translate(exc), request_id)
         response["x-amzn-RequestId"] = request_id
@@ -54,12 +60,12 @@ def messages_view(authenticate, translate):
     return list_messages
 
 
-def _peek(request, protocol, queue_name):
+def _peek(request, principal, protocol, queue_name):
     params = _params(request, protocol)
     if queue_name is None:
-        queue = service.get_queue_by_url(params.get("QueueUrl"))
-    else:
-        queue = service.get_queue(queue_name)
+        queue_name = service.queue_name_from_url(params.get("QueueUrl"))
+    permissions.authorize(principal, "sqs:ReceiveMessage", permissions.queue_arn(queue_name))
+    queue = service.get_queue(queue_name)
     show_invisible = _flag(params.get("ShowInvisible"))
     show_delayed = _flag(params.get("ShowDelayed"))
     return [
