@@ -1,5 +1,8 @@
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
+from aws_protocol.iam_policy import MalformedPolicyDocument
 from console import access_keys
 from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError
 
@@ -7,7 +10,8 @@ from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError
 class Command(BaseCommand):
     help = (
         "Create an access key for SDKs and the REST API and print its id and secret, once, "
-        "as AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines."
+        "as AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines. Without --policy the key "
+        "has full access."
     )
 
     def add_arguments(self, parser):
@@ -16,13 +20,34 @@ class Command(BaseCommand):
         )
         parser.add_argument("--secret", help="Use this secret (16-128 printable ASCII).")
         parser.add_argument("--name", default="", help="What the key is for.")
+        parser.add_argument(
+            "--policy",
+            metavar="FILE",
+            help="An IAM policy document (JSON) limiting what the key may do; - reads stdin.",
+        )
 
-    def handle(self, *args, access_key_id=None, secret=None, name="", **options):
+    def handle(self, *args, access_key_id=None, secret=None, name="", policy=None, **options):
         try:
             key, plain_secret = access_keys.create_access_key(
-                name=name, access_key_id=access_key_id, secret=secret
+                name=name,
+                access_key_id=access_key_id,
+                secret=secret,
+                policy=_read_policy(policy) if policy is not None else "",
             )
+        except MalformedPolicyDocument as error:
+            raise CommandError(f"MalformedPolicyDocument: {error.message}") from None
         except (AccessKeyValidationError, AccessKeyAlreadyExists) as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"AWS_ACCESS_KEY_ID={key.access_key_id}")
         self.stdout.write(f"AWS_SECRET_ACCESS_KEY={plain_secret}")
+
+
+def _read_policy(path):
+    """The policy document's text from a file, or from stdin for `-`."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as document:
+            return document.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"Cannot read the policy file {path}: {error}") from None
