@@ -5,9 +5,10 @@ translate JSON to its arguments and its results to JSON. Topics are named by the
 as queues are; subscriptions by their id, the last part of their ARN.
 
 Each endpoint asks `aws_protocol.authorization` for the IAM action of the SNS operation it stands
-for, through the fetching helpers: on the topic's ARN before the topic is looked up (a denied
-caller learns nothing of whether it exists); on the subscription's ARN (topic ARN + ":" + id)
-once the subscription is found, since its id alone does not say which topic it belongs to.
+for, on the topic's ARN, through the fetching helpers: before the topic is looked up (a denied
+caller learns nothing of whether it exists). Subscription operations are checked on the
+subscription's topic, as on the SNS door and in AWS, once the subscription is found: its id alone
+does not say which topic it belongs to.
 """
 
 import base64
@@ -54,9 +55,10 @@ def _topic(request, name, *actions):
 
 
 def _subscription(request, subscription_id, *actions):
-    """The subscription with this id, once the caller may do every one of `actions` on it."""
+    """The subscription with this id, once the caller may do every one of `actions` on its
+    topic."""
     subscription = service.get_subscription_by_uuid(subscription_id)
-    _allow(request, subscription.arn, *actions)
+    _allow(request, subscription.topic.arn, *actions)
     return subscription
 
 
@@ -417,8 +419,7 @@ def resend_confirmation(request, subscription_id: PathText):
     asked for; the attempt shows in `confirmation_attempts` once a worker has sent it. Needs
     sns:Subscribe on the topic: subscribing a pending endpoint again is how SNS resends one.
     """
-    subscription = _subscription(request, subscription_id)
-    _allow(request, subscription.topic.arn, "sns:Subscribe")
+    subscription = _subscription(request, subscription_id, "sns:Subscribe")
     subscription = service.resend_confirmation(subscription, _requested_by(request))
     return _subscription_detail(subscription)
 
@@ -464,7 +465,7 @@ def list_deliveries(request, subscription_id: PathText, filters: Query[schemas.D
     """List a subscription's deliveries, newest first, each with its attempts.
 
     Every attempt records its time, HTTP status, latency and error; finished deliveries are kept
-    for a week. Needs sns:GetSubscriptionAttributes on the subscription.
+    for a week. Needs sns:GetSubscriptionAttributes.
     """
     subscription = _subscription(request, subscription_id, "sns:GetSubscriptionAttributes")
     deliveries, next_cursor = _delivery_log(
@@ -488,8 +489,7 @@ def replay_delivery(request, subscription_id: PathText, delivery_id: int):
     replayed once, and a replay that fails can be replayed in turn. Needs sns:Publish on the
     topic: a replay publishes the message again, to this one subscription.
     """
-    subscription = _subscription(request, subscription_id)
-    _allow(request, subscription.topic.arn, "sns:Publish")
+    subscription = _subscription(request, subscription_id, "sns:Publish")
     found = _delivery(subscription, delivery_id)
     replayed = delivery.replay(found, _requested_by(request))
     return _delivery_out(replayed)

@@ -20,20 +20,13 @@ from aws_protocol import authorization
 from queues import long_poll, peek, queue_attributes, schemas, service
 from queues.errors import InvalidParameterValue
 from queues.models import Queue
+from queues.wire import permissions as sqs_permissions
 
 router = Router()
 
 QUEUES = ["queues"]
 MESSAGES = ["messages"]
 REDRIVE = ["redrive"]
-# What StartMessageMoveTask needs on the dead-letter queue it empties (CancelMessageMoveTask
-# needs the same, its own action first).
-_MOVE_FROM = (
-    "sqs:StartMessageMoveTask",
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-)
 ERRORS = {frozenset({400, 401, 403, 404, 409}): schemas.Error}
 
 
@@ -57,14 +50,11 @@ def _may_see(request, queue):
     return authorization.decide(request.auth, "sqs:GetQueueAttributes", queue.arn).allowed
 
 
-def _task_source_arn(task_handle):
-    """The dead-letter queue's ARN a move task's handle names, or None for a malformed handle."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(task_handle.encode()))
-    except (ValueError, UnicodeError):
-        return None
-    source = decoded.get("sourceArn") if isinstance(decoded, dict) else None
-    return source if isinstance(source, str) else None
+def _allow_operation(request, operation, params):
+    """Raise AccessDenied unless the caller may run this SQS operation, judged as the SQS door
+    judges it (move tasks need several actions on more than one queue)."""
+    for action, resource in sqs_permissions.required(operation, params):
+        authorization.authorize(request.auth, action, resource)
 
 
 # Translation helpers
@@ -456,15 +446,14 @@ def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveT
 
     Needs, as StartMessageMoveTask does, sqs:StartMessageMoveTask, sqs:ReceiveMessage,
     sqs:DeleteMessage and sqs:GetQueueAttributes on the dead-letter queue, and sqs:SendMessage
-    on the destination (without one, on each queue that names this one as its dead-letter queue).
+    on the destination (without one, on each queue its messages came from).
     """
-    source = _queue(request, name, *_MOVE_FROM)
+    params = {"SourceArn": Queue(name=name).arn}
     if payload.destination:
-        destination = _queue(request, payload.destination, "sqs:SendMessage")
-    else:
-        destination = None
-        for queue in service.list_dead_letter_source_queues(source)[0]:
-            _allow(request, queue.arn, "sqs:SendMessage")
+        params["DestinationArn"] = Queue(name=payload.destination).arn
+    _allow_operation(request, "StartMessageMoveTask", params)
+    source = service.get_queue(name)
+    destination = service.get_queue(payload.destination) if payload.destination else None
     task = service.start_message_move_task(
         source.arn, destination.arn if destination else None, payload.max_messages_per_second
     )
@@ -476,8 +465,8 @@ def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveT
 )
 def list_move_tasks(request, name: schemas.PathText, limit: int = Query(10, ge=1, le=10)):
     """The queue's most recent move tasks, newest first (at most 10)."""
-    queue = _queue(request, name, "sqs:ListMessageMoveTasks", "sqs:GetQueueAttributes")
-    tasks = service.list_message_move_tasks(queue.arn, limit)
+    _allow_operation(request, "ListMessageMoveTasks", {"SourceArn": Queue(name=name).arn})
+    tasks = service.list_message_move_tasks(service.get_queue(name).arn, limit)
     return {"tasks": [_move_task(task) for task in tasks]}
 
 
@@ -489,7 +478,5 @@ def cancel_move_task(request, task_handle: schemas.PathText):
 
     Needs what starting it needed on its dead-letter queue, with sqs:CancelMessageMoveTask.
     """
-    source_arn = _task_source_arn(task_handle)
-    if source_arn is not None:  # a malformed handle names no task: ResourceNotFoundException
-        _allow(request, source_arn, "sqs:CancelMessageMoveTask", *_MOVE_FROM[1:])
+    _allow_operation(request, "CancelMessageMoveTask", {"TaskHandle": task_handle})
     return _move_task(service.cancel_message_move_task(task_handle))

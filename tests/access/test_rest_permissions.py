@@ -192,29 +192,41 @@ def test_create_queue_needs_create_queue_and_tag_queue_for_tags(db):
     assert_denied(elsewhere, api.key_id, "sqs:CreateQueue", queue_arn("billing-new"))
 
 
-def test_moving_messages_needs_send_message_on_the_destination(db):
+def dead_letter(source, body):
+    """Send a message to the source and receive it until it lands in the dead-letter queue."""
+    send(source, body)
+    for _ in range(source.max_receive_count + 1):
+        service.receive_messages(source, max_number=10, visibility_timeout=0)
+
+
+def test_moving_messages_needs_send_message_where_they_go(db):
     dead_letters = service.create_queue("orders-dlq")
-    redrive = {"deadLetterTargetArn": dead_letters.arn, "maxReceiveCount": 1}
-    service.create_queue("orders-1", {"RedrivePolicy": json.dumps(redrive)})
-    service.create_queue("billing")
-    send(dead_letters, "dead")
+    redrive = json.dumps({"deadLetterTargetArn": dead_letters.arn, "maxReceiveCount": 1})
+    orders = service.create_queue("orders-1", {"RedrivePolicy": redrive})
+    billing = service.create_queue("billing", {"RedrivePolicy": redrive})
+    dead_letter(orders, "from orders")
+    empty_from = [
+        "sqs:StartMessageMoveTask",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ]
     api = Api(
         statements(
-            statement(
-                "Allow",
-                ["sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage"]
-                + ["sqs:GetQueueAttributes"],
-                queue_arn("orders-dlq"),
-            ),
-            statement("Allow", "sqs:SendMessage", queue_arn("orders-1")),
+            statement("Allow", empty_from, queue_arn("orders-dlq")),
+            statement("Allow", "sqs:SendMessage", queue_arn("orders-*")),
         )
     )
 
     to_billing = api.post("/api/queues/orders-dlq/move-tasks", {"destination": "billing"})
-    to_sources = api.post("/api/queues/orders-dlq/move-tasks", {})
+    dead_letter(billing, "from billing")
+    back_to_both = api.post("/api/queues/orders-dlq/move-tasks", {})
 
     assert_denied(to_billing, api.key_id, "sqs:SendMessage", queue_arn("billing"))
-    assert to_sources.status_code == 201, to_sources.content
+    assert_denied(back_to_both, api.key_id, "sqs:SendMessage", queue_arn("billing"))
+    assert api.post(
+        "/api/queues/orders-dlq/move-tasks", {"destination": "orders-1"}
+    ).status_code == (201)
 
 
 def test_queue_list_needs_list_queues_and_shows_only_queues_the_key_may_read(queues):
@@ -303,12 +315,9 @@ def test_topic_list_shows_only_topics_the_key_may_read(news):
     assert [topic["name"] for topic in listed.json()["topics"]] == ["news"]
 
 
-def test_subscription_endpoints_ask_on_the_subscription_arn(news):
+def test_subscription_endpoints_ask_on_the_subscriptions_topic(news):
     api = Api(
-        statements(
-            statement("Allow", "sns:*", topic_arn("news")),
-            statement("Allow", "sns:GetSubscriptionAttributes", f"{topic_arn('news')}:*"),
-        )
+        allow(["sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"], topic_arn("news"))
     )
     path = f"/api/subscriptions/{news.uuid}"
 
@@ -318,7 +327,7 @@ def test_subscription_endpoints_ask_on_the_subscription_arn(news):
 
     assert read.status_code == 200, read.content
     assert log.status_code == 200, log.content
-    assert_denied(changed, api.key_id, "sns:SetSubscriptionAttributes", news.arn)
+    assert_denied(changed, api.key_id, "sns:SetSubscriptionAttributes", topic_arn("news"))
     assert api.get("/api/topics/news/subscriptions").status_code == 200
 
 
