@@ -8,8 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 from django.core.management import CommandError, call_command
 
+from console import access_keys
 from console.models import AccessKey
-from tests.access.conftest import ACCOUNT_ID, Key, allow, queue_arn, sqs_client
+from tests.access.conftest import ACCOUNT_ID, Key, allow, queue_arn, sqs_client, topic_arn
 
 CONSUMER = allow(["sqs:ReceiveMessage", "sqs:DeleteMessage"], queue_arn("orders-*"))
 
@@ -90,6 +91,33 @@ def test_malformed_policy_is_refused_with_iams_message_and_no_key_is_made(
 def test_missing_policy_file_is_refused_and_no_key_is_made(tmp_path):
     with pytest.raises(CommandError, match="Cannot read the policy file"):
         run("--policy", str(tmp_path / "nowhere.json"))
+
+    assert not AccessKey.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "action", "resource"),
+    [
+        (["--starter", "consumer", "--pattern", "orders-*"], "sqs:ReceiveMessage", "orders-1"),
+        (["--starter", "producer", "--pattern", "orders-*"], "sqs:SendMessage", "orders-1"),
+        (["--starter", "publisher", "--topic", "news"], "sns:Publish", "news"),
+        (["--starter", "read-only"], "sqs:GetQueueAttributes", "billing"),
+    ],
+)
+def test_starter_policy_limits_the_key(args, action, resource):
+    printed = run(*args)
+
+    key = AccessKey.objects.get(access_key_id=printed["AWS_ACCESS_KEY_ID"])
+    arn = topic_arn(resource) if action.startswith("sns:") else queue_arn(resource)
+    assert access_keys.simulate(key, action, arn).allowed
+    assert not access_keys.simulate(key, "sqs:PurgeQueue", queue_arn("orders-1")).allowed
+
+
+@pytest.mark.django_db
+def test_starter_that_needs_a_pattern_is_refused_without_one():
+    with pytest.raises(CommandError, match="needs --pattern"):
+        run("--starter", "consumer")
 
     assert not AccessKey.objects.exists()
 
