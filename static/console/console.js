@@ -125,6 +125,7 @@
   }
   document.addEventListener("htmx:afterSettle", tickSwapped);
   document.addEventListener("htmx:oobAfterSwap", tickSwapped);
+  document.addEventListener("live:patched", tickSwapped);  // regions live.js patched in place
 
   // The dialog: htmx puts a confirmation into #dialog; show it, close it after its request.
   // Confirmations focus Cancel, so Enter never destroys; Escape closes (the <dialog> does that).
