@@ -110,7 +110,8 @@ def json_error(status, headers, body):
     """The (code, legacy code) of an SQS JSON error response, asserting its shape."""
     assert headers["content-type"] == "application/x-amz-json-1.0"
     document = json.loads(body)
-    assert isinstance(document["message"], str)
+    # SQS's own errors say "message"; AWS's shared authorizer (AccessDeniedException), "Message".
+    assert isinstance(document.get("message", document.get("Message")), str)
     legacy, _, fault = headers["x-amzn-query-error"].partition(";")
     assert fault in ("Sender", "Receiver")
     return document["__type"].rpartition("#")[2], legacy

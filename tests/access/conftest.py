@@ -164,13 +164,13 @@ def protocol(request):
     return request.param
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def admin_sqs(roost_server):
     """A JSON SQS client with the server's full-access test key, to arrange and observe."""
     return sqs_client(roost_server, Key(roost_server.access_key_id, roost_server.secret))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def admin_sns(sns):
     """The session's SNS client with the full-access test key, to arrange and observe."""
     return sns
