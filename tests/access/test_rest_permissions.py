@@ -3,12 +3,15 @@ filtered, denials answer 403 AccessDenied with AWS's message, and /api/access-ke
 their policies and the simulator under the iam:* actions."""
 
 import json
+import re
+from pathlib import Path
 
 import httpx
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from aws_protocol import iam_policy
 from console import access_keys
 from console.models import AccessKey, UserScope
 from console.roles import OPERATORS_GROUP
@@ -673,3 +676,17 @@ def test_live_server_enforces_a_policy_set_through_the_rest_api(roost_server):
     assert_denied(purged, key_id, "sqs:PurgeQueue", queue_arn("rest-live-orders"))
     assert purged_later.status_code == 200, purged_later.text
     admin.delete(f"/api/access-keys/{key_id}")
+
+
+def test_every_policy_in_the_access_docs_is_valid():
+    """The examples users copy from docs/access.md must be accepted as written."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "access.md").read_text()
+    documents = [
+        block
+        for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL)
+        if '"Statement"' in block and '"index"' not in block
+    ]
+
+    assert len(documents) >= 5
+    for document in documents:
+        iam_policy.parse(document)
