@@ -12,6 +12,8 @@ the topic ARN). The links a subscriber follows unsigned (SubscribeURL, Unsubscri
 their token as the credential and are not checked here; signed, they are.
 """
 
+from functools import lru_cache
+
 from django.conf import settings
 
 from aws_protocol import authorization
@@ -87,6 +89,7 @@ def _text(params, name):
     return value if isinstance(value, str) else ""
 
 
+@lru_cache(maxsize=4096)
 def _resource_arn(arn):
     """The topic ARN an SNS ARN (a topic's or a subscription's) belongs to, rebuilt in this
     region; as given when it is no ARN of this account (the operation then refuses it)."""

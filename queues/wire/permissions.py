@@ -20,6 +20,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from aws_protocol import authorization
+from aws_protocol.errors import AccessDenied
 from queues import service
 from queues.models import Message
 from queues.wire.operations import _string
@@ -68,8 +69,11 @@ def check(principal, operation, params):
 
 def authorize(principal, action, resource):
     """Raise AccessDenied unless the principal may do `action` on `resource`."""
-    # SQS writes the action in lower case in its messages ("sqs:sendmessage").
-    authorization.authorize(principal, action, resource, spelled=action.lower())
+    decision = authorization.decide(principal, action, resource)
+    if not decision.allowed:
+        # SQS writes the action in lower case in its messages ("sqs:sendmessage").
+        spelled = action.lower()
+        raise AccessDenied(authorization.denial_message(principal, spelled, resource, decision))
 
 
 def required(operation, params):
