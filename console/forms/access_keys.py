@@ -51,7 +51,7 @@ class CreateAccessKeyForm(forms.Form):
     pattern = forms.CharField(
         required=False,
         max_length=80,
-        label="Queue name pattern",
+        label="Queues matching",
         help_text="For producer and consumer keys: the queues they may use, e.g. orders-* "
         "(* and ? are wildcards).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
@@ -59,7 +59,7 @@ class CreateAccessKeyForm(forms.Form):
     topic = forms.CharField(
         required=False,
         max_length=256,
-        label="Topic name",
+        label="Topic",
         help_text="For publisher keys: the one topic they may publish to.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -109,7 +109,7 @@ class CreateAccessKeyForm(forms.Form):
 class PolicyForm(forms.Form):
     """A key's policy, edited as JSON; IAM's message for a malformed one shows beside it."""
 
-    policy = _policy_field()
+    policy = _policy_field("Policy document")
 
     parameters = {}
     error_field = "policy"

@@ -190,6 +190,16 @@ def test_console_pages_have_no_serious_accessibility_violations(
     page.get_by_role("button", name="Create access key").click()
     expect(page.locator("#new-key")).to_be_visible()
     found += serious_violations(page, "access keys with a new key")
+    page.goto(f"/access-keys/{page.locator('#new-key-id').inner_text()}/")
+    statement = {"Sid": "Send", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}
+    page.get_by_label("Policy document").fill(json.dumps({"Statement": [statement]}))
+    page.get_by_role("button", name="Save policy").click()
+    expect(toast(page, "Saved the policy")).to_be_visible()
+    page.get_by_label("Action").fill("sqs:SendMessage")
+    page.get_by_label("Resource").fill(scene["standard_arn"])
+    page.get_by_role("button", name="Simulate").click()
+    expect(page.locator("#deciding-statement")).to_be_visible()
+    found += serious_violations(page, "access key page with a simulation")
 
     page.goto(f"/queues/{scene['standard']}/")
     page.evaluate("roostToast({level: 'success', message: 'Sent message 1.'})")
