@@ -53,7 +53,7 @@ class UserScopeInline(admin.StackedInline):
     verbose_name = "console scope"
     verbose_name_plural = "console scope"
     fields = ["queue_patterns", "topic_patterns"]
-    extra = 0
+    extra = 1  # an empty form to fill; left blank, the user stays unscoped
     max_num = 1
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -272,3 +272,56 @@ def test_live_streams_of_pages_out_of_scope_are_refused(estate):
         queue_views.live_fragments(sam, "payroll-runs")
     with pytest.raises(Topic.DoesNotExist):
         topic_views.live_fragments(sam, "payroll-events")
+
+
+def test_the_user_admin_sets_a_users_scope_inline(estate):
+    admin = _user("root", superuser=True)
+    member = User.objects.create_user("tess")
+    page = admin.get(f"/admin/auth/user/{member.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'name="console_scope-0-queue_patterns"' in html
+    assert "One queue name pattern a line" in html
+
+    data = {
+        "username": "tess",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+        "console_scope-TOTAL_FORMS": "1",
+        "console_scope-INITIAL_FORMS": "0",
+        "console_scope-MIN_NUM_FORMS": "0",
+        "console_scope-MAX_NUM_FORMS": "1",
+        "console_scope-0-queue_patterns": "payroll-*",
+        "console_scope-0-topic_patterns": "",
+        "console_scope-0-user": str(member.pk),
+    }
+    saved = admin.post(f"/admin/auth/user/{member.pk}/change/", data)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    member.refresh_from_db()
+    assert member.console_scope.queue_patterns == "payroll-*"
+    member_client = Client()
+    member_client.force_login(member)
+    assert queue_rows(member_client.get("/").content.decode()) == ["payroll-runs"]
+
+
+def test_saving_a_user_with_the_scope_left_blank_leaves_them_unscoped(estate):
+    admin = _user("root", superuser=True)
+    member = User.objects.create_user("uma")
+    data = {
+        "username": "uma",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "console_scope-TOTAL_FORMS": "1",
+        "console_scope-INITIAL_FORMS": "0",
+        "console_scope-MIN_NUM_FORMS": "0",
+        "console_scope-MAX_NUM_FORMS": "1",
+        "console_scope-0-queue_patterns": "",
+        "console_scope-0-topic_patterns": "",
+        "console_scope-0-user": str(member.pk),
+    }
+    assert admin.post(f"/admin/auth/user/{member.pk}/change/", data).status_code == 302
+    assert not UserScope.objects.filter(user=member).exists()
