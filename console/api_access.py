@@ -181,7 +181,19 @@ def _summary(key):
 
 
 def _detail(key):
-    return {**_summary(key), "policy": None if key.has_full_access else json.loads(key.policy)}
+    return {**_summary(key), "policy": _document(key)}
+
+
+def _document(key):
+    """The key's policy as a JSON object; None for full access, or for a document written
+    around the service's validation (straight into the database) that is not JSON at all."""
+    if key.has_full_access:
+        return None
+    try:
+        document = json.loads(key.policy)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _verdict(action, resource, decision):
