@@ -111,8 +111,29 @@ def set_policy(key, policy):
 
 
 def policy_of(key):
-    """The key's compiled policy, or None when it has full access."""
-    return iam_policy.compiled(key.policy) if key.policy.strip() else None
+    """The key's compiled policy, or None when it has full access.
+
+    A document that is no longer valid (written around this module, with SQL) allows nothing:
+    a broken policy must fail closed, and the log says why the key is refused.
+    """
+    if not key.policy.strip():
+        return None
+    try:
+        return iam_policy.compiled(key.policy)
+    except iam_policy.MalformedPolicyDocument as error:
+        _log_broken_policy(key.access_key_id, error.message)
+        return _ALLOWS_NOTHING
+
+
+_ALLOWS_NOTHING = iam_policy.Policy("", [])
+
+
+@lru_cache(maxsize=256)
+def _log_broken_policy(access_key_id, message):
+    """Log a broken policy once per key and problem, not on every request it refuses."""
+    logger.error(
+        "Access key %s has a malformed policy and may do nothing: %s", access_key_id, message
+    )
 
 
 def disable_access_key(key):

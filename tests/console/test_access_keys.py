@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from aws_protocol import authorization
 from console import access_keys
 from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError
 from console.models import AccessKey
@@ -17,6 +19,10 @@ pytestmark = pytest.mark.django_db
 
 GIVEN_ID = "AKIAGIVENKEY00000001"
 GIVEN_SECRET = "given-secret-Abc123/+xyz"
+ALLOW_ALL_SQS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -318,3 +324,14 @@ def test_command_refuses_a_duplicate_id():
 
     with pytest.raises(CommandError, match="already exists"):
         run_createaccesskey("--id", GIVEN_ID)
+
+
+def test_a_policy_broken_in_the_database_allows_nothing():
+    key, _ = access_keys.create_access_key(policy=json.dumps(ALLOW_ALL_SQS))
+    AccessKey.objects.filter(pk=key.pk).update(policy="{not json")  # as SQL would
+    access_keys.clear_cache()
+
+    found, _secret = access_keys.find_active_key(key.access_key_id)
+    decision = authorization.decide(found, "sqs:SendMessage", "arn:aws:sqs:us-east-1:0:q")
+
+    assert decision.verdict == "implicitDeny"
