@@ -37,6 +37,11 @@ def decide(principal, action, resource):
     return policy.evaluate(action, resource)
 
 
+def has_full_access(principal):
+    """Whether the principal may do anything (no policy): doors skip working out resources."""
+    return _policy_of(principal) is None
+
+
 def authorize(principal, action, resource, spelled=None):
     """Return the Decision if the principal may do `action` on `resource`; else raise
     AccessDenied.

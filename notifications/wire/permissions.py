@@ -48,6 +48,8 @@ _REQUIRED = {
 
 def check(principal, operation, params):
     """Raise AuthorizationError (AWS's message) unless the principal may run this operation."""
+    if authorization.has_full_access(principal):
+        return  # nothing to work out (a move task's origins take a query)
     for action, resource in required(operation, params):
         decision = authorization.decide(principal, action, resource)
         if not decision.allowed:

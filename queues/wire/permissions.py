@@ -63,6 +63,8 @@ _ON_LIST_MOVES = ("sqs:ListMessageMoveTasks", "sqs:GetQueueAttributes")
 
 def check(principal, operation, params):
     """Raise AccessDenied (AWS's message) unless the principal may run this operation."""
+    if authorization.has_full_access(principal):
+        return  # nothing to work out (a move task's origins take a query)
     for action, resource in required(operation, params):
         authorize(principal, action, resource)
 
