@@ -192,6 +192,9 @@
   // replaced with incoming's.
   function patch(target, incoming) {
     var changed = patchAttributes(target, incoming);
+    // A ticking time keeps the text console.js refined to the second while its time is the same
+    // (the server's text is to the minute).
+    if (!changed && ticks(target)) return false;
     var now = target.childNodes;
     var next = incoming.childNodes;
     if (!sameShape(now, next)) {
@@ -207,6 +210,11 @@
       }
     }
     return changed;
+  }
+
+  function ticks(element) {
+    return element.tagName === "TIME" &&
+      (element.hasAttribute("data-age") || element.hasAttribute("data-ago") || element.hasAttribute("data-countdown"));
   }
 
   function sameShape(now, next) {
