@@ -5,9 +5,9 @@ import json
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.browser.axe import serious_violations
 from tests.browser.conftest import new_context
 from tests.browser.locators import (
     expand,
@@ -265,9 +265,8 @@ def test_the_send_form_sits_before_the_list(operator_page, make_queue, sqs_json)
     expect(page.locator("#message-page .position")).to_have_text("1–25 of 26")
 
 
-@pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_the_message_table_page_and_dialogs_pass_axe(
-    browser, roost_server, operator_state, make_queue, sqs_json, color_scheme
+    browser, roost_server, operator_state, make_queue, sqs_json
 ):
     url = make_queue(FifoQueue=True, ContentBasedDeduplication=True)
     name = _name(url)
@@ -277,39 +276,29 @@ def test_the_message_table_page_and_dialogs_pass_axe(
         MessageGroupId="customer-1",
         MessageAttributes={"kind": {"DataType": "String", "StringValue": "refund"}},
     )["MessageId"]
-    context = new_context(browser, roost_server.url, operator_state, color_scheme=color_scheme)
+    context = new_context(browser, roost_server.url, operator_state)
     try:
         page = context.new_page()
         page.goto(f"/queues/{name}/")
         expand(message_rows(page).first)
-        found = _serious_violations(page, "queue page, a row expanded")
+        found = serious_violations(page, "queue page, a row expanded")
         page.get_by_role("checkbox", name="Select every message on this page").check()
         page.get_by_role("button", name="Delete selected…").click()
         expect(page.locator("dialog#dialog")).to_be_visible()
-        found += _serious_violations(page, "delete messages dialog")
+        found += serious_violations(page, "delete messages dialog")
         page.keyboard.press("Escape")
 
         page.goto(f"/queues/{name}/messages/{message_id}/")
-        found += _serious_violations(page, "message page")
+        found += serious_violations(page, "message page")
         page.get_by_role("link", name="Delete message…").click()
         expect(page.locator("dialog#dialog")).to_be_visible()
-        found += _serious_violations(page, "delete message dialog")
+        found += serious_violations(page, "delete message dialog")
 
         page.goto(f"/queues/{name}/messages/no-such-message/")
-        found += _serious_violations(page, "message not found")
+        found += serious_violations(page, "message not found")
     finally:
         context.close()
     assert not found, "axe-core found serious or critical violations:\n" + "\n".join(found)
-
-
-def _serious_violations(page, where):
-    results = Axe().run(page, options={"resultTypes": ["violations"]})
-    return [
-        f"{where}: {violation['id']} ({violation['impact']}): {violation['help']} "
-        f"{[node['html'][:150] for node in violation['nodes'][:3]]}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_on_a_dead_letter_queue_ticked_messages_can_be_deleted_or_redriven(
