@@ -4,7 +4,8 @@ and topics, and the IAM check for access keys.
 Every view that names a queue or a topic fetches it with `queue_for_user` / `topic_for_user`,
 which ask `aws_protocol.authorization` (the evaluator every door uses) about the user: a name
 outside the user's scope answers 404 exactly as a name that does not exist, so a scope does not
-reveal other teams' queues; an action the scope does not allow answers 403.
+reveal other teams' queues; an action the scope does not allow answers 403. A subscription's
+actions are checked against its topic's ARN: scopes are drawn by topic name.
 """
 
 from functools import wraps
