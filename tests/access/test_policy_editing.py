@@ -159,7 +159,7 @@ def test_the_list_says_how_many_statements_a_policy_has(operator_client, key):
 
 def test_the_key_page_shows_the_policy_pretty_printed(operator_client, key):
     html = operator_client.get(f"/access-keys/{key.access_key_id}/").content.decode()
-    assert '\n      &quot;Sid&quot;: &quot;SendOrders&quot;,' in html  # indented, escaped
+    assert "\n      &quot;Sid&quot;: &quot;SendOrders&quot;," in html  # indented, escaped
     assert "Remove policy (full access)" in html
     assert "hx-confirm=" in html
 
