@@ -97,11 +97,22 @@ def fresh_migration_state(monkeypatch):
     monkeypatch.setattr(health, "_migrations_applied", False)
 
 
-def _get(path):
+def _get(path, then=None):
     """Ask the ASGI app in-process, on a thread and event loop of its own: async_to_sync refuses
-    to run where an earlier test in the session left an event loop marked running."""
+    to run where an earlier test in the session left an event loop marked running.
+
+    `then` is called once the answer is in, before the loop ends: asyncio.run waits for the
+    threads a check still runs on, so that is where a test lets a hanging check go.
+    """
+
+    async def get():
+        response = await AsyncClient().get(path)
+        if then is not None:
+            then()
+        return response
+
     with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, AsyncClient().get(path)).result()
+        return thread.submit(asyncio.run, get()).result()
 
 
 def test_urls_are_named():
@@ -171,7 +182,7 @@ def test_a_hanging_check_is_given_up_on(monkeypatch):
     monkeypatch.setattr(health, "check_broker", hanging)
     monkeypatch.setattr(health, "check_database", lambda: ("ok", "ok"))
     try:
-        response = _get("/readyz")
+        response = _get("/readyz", then=release.set)
     finally:
         release.set()
 
