@@ -9,14 +9,17 @@ given, or a SQLite file), the broker, the environment, and how many servers and 
 Each process logs to a file of its own in the data directory and is waited for until it is ready.
 """
 
+import atexit
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -269,12 +272,37 @@ class PostgresDatabase:
         with psycopg.connect(self._admin_url, autocommit=True) as conn:
             conn.execute(sql)
 
-    def create(self):
+    def create(self, template=None):
+        """Create it empty, or as a copy of the database `template` (which nothing may be
+        connected to)."""
         self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        self._execute(f'CREATE DATABASE "{self.name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self._execute(f'CREATE DATABASE "{self.name}"{copy}')
+
+    def copy_to(self, name):
+        """Copy this database (nothing connected to it) to a new one, `name`, replacing any."""
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        atexit.register(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def drop(self):
         self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# Migrating a database takes a manage.py process or two (seconds, more on PostgreSQL), the same
+# for every roost: the first roost of a kind migrates its own and leaves a copy here, and later
+# roosts start from a copy of that. Keyed by the database's kind (and PostgreSQL server) and the
+# SECRET_KEY the test access key was stored under; values are a SQLite file or a database name.
+_migrated = {}
+_migrated_dir = None
+
+
+def _migrated_sqlite_file():
+    global _migrated_dir
+    if _migrated_dir is None:
+        _migrated_dir = Path(tempfile.mkdtemp(prefix="roost-migrated-"))
+        atexit.register(shutil.rmtree, _migrated_dir, ignore_errors=True)
+    return _migrated_dir / f"roost-{len(_migrated)}.sqlite3"
 
 
 # Roosts ---------------------------------------------------------------------------------------
@@ -351,12 +379,48 @@ class Roost:
         self._groups = {}  # every process started here -> whether it leads a process group
 
     def open(self):
-        """Create the database, migrate it and add the test access key."""
+        """Create the database, migrate it and add the test access key (or copy a database of
+        the same kind that an earlier roost of the session prepared so)."""
+        key = self._migrated_key()
+        template = _migrated.get(key)
         if self.database is not None:
-            self.database.create()
-        self.manage("migrate", "--noinput")
-        self.manage("createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
+            self.database.create(template)
+        elif template is not None:
+            shutil.copyfile(template, self._sqlite_file())
+        if template is None:
+            self.manage("migrate", "--noinput")
+            self.manage("createaccesskey", "--id", TEST_ACCESS_KEY_ID, "--secret", TEST_SECRET)
+            self._keep_migrated(key)
         return self
+
+    def _sqlite_file(self):
+        return self.data_dir / "roost.sqlite3"
+
+    def _migrated_key(self):
+        """What a copy of this roost's freshly opened database depends on, or None when it is
+        not a database this roost creates (a URL given as is)."""
+        secret = self.env.get("SECRET_KEY")
+        if self.database is not None:
+            return ("postgresql", self.database._admin_url, secret)
+        if self.env["DATABASE_URL"] == f"sqlite:///{self._sqlite_file()}":
+            return ("sqlite", secret)
+        return None
+
+    def _keep_migrated(self, key):
+        if key is None:
+            return
+        if self.database is not None:
+            name = f"{self.database.name}_migrated"
+            self.database.copy_to(name)
+        else:
+            # Through SQLite's backup API, which reads what is still in the WAL too.
+            name = _migrated_sqlite_file()
+            with (
+                closing(sqlite3.connect(self._sqlite_file())) as source,
+                closing(sqlite3.connect(name)) as copy,
+            ):
+                source.backup(copy)
+        _migrated[key] = name
 
     def manage(self, *args, check=True):
         return manage(self.env, *args, check=check)
