@@ -1,4 +1,7 @@
-"""Live pages in a real browser: they survive a restart of the web process."""
+"""Live pages in a real browser: they survive a restart of the web process, and the overview's
+rows are patched in place over WebSockets and Server-Sent Events alike."""
+
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -9,6 +12,7 @@ from tests.browser.locators import (
     mark_page,
     page_was_kept,
     queue_cell,
+    queue_row,
 )
 from tests.conftest import _free_port, _stop, launch_server
 
@@ -65,3 +69,41 @@ def test_live_page_reconnects_after_the_server_restarts(
     expect_live(page)
     expect(queue_cell(page, name, "visible")).to_have_text("1")
     assert page_was_kept(page)
+
+
+@pytest.mark.parametrize("transport", ["ws", "sse"])
+def test_overview_rows_are_patched_in_place_over_either_transport(
+    transport, operator_page, make_queue, sqs_json
+):
+    page = operator_page
+    if transport == "sse":
+        # The overview as a page that asks for Server-Sent Events (data-live-transport="sse").
+        def ask_for_sse(route):
+            answer = route.fetch()
+            html = answer.text().replace(
+                "data-live-page=", 'data-live-transport="sse" data-live-page='
+            )
+            route.fulfill(response=answer, body=html)
+
+        page.route(lambda url: urlsplit(url).path == "/", ask_for_sse)
+    first = make_queue()
+    name = first.rsplit("/", 1)[1]
+    page.goto(f"/?q={name}")
+    expect(queue_cell(page, name, "visible")).to_have_text("0")
+    expect_live(page)
+    over = "Server-Sent Events" if transport == "sse" else "WebSockets"
+    expect(live_status(page)).to_have_attribute("title", f"Updating live over {over}")
+    mark_page(page)
+    queue_row(page, name).evaluate("(row) => { row.__kept = true; }")
+
+    sqs_json.send_message(QueueUrl=first, MessageBody="one")
+    sqs_json.send_message(QueueUrl=first, MessageBody="later", DelaySeconds=600)
+    expect(queue_cell(page, name, "visible")).to_have_text("1")
+    expect(queue_cell(page, name, "delayed")).to_have_text("1")
+    assert queue_row(page, name).evaluate("(row) => row.__kept === true"), "the row was replaced"
+
+    # A queue that joins the filtered list changes the list's digest: the list reloads with it.
+    second = make_queue()
+    expect(queue_row(page, second.rsplit("/", 1)[1])).to_be_visible()
+    expect(page.locator("#queue-count")).to_have_text("2")
+    assert page_was_kept(page), "the overview reloaded instead of updating in place"
