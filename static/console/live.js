@@ -153,11 +153,13 @@
     // A <template> parses table rows as htmx does (in a <div> a <tr> would lose its tags).
     var template = document.createElement("template");
     template.innerHTML = text;
+    // Most frames carry no htmx attribute but the regions' own: then no region needs a look.
+    var plain = !HTMX_ATTRIBUTE.test(text);
     var rest = [];
     var patched = [];
     Array.from(template.content.children).forEach(function (incoming) {
       var target = incoming.id ? document.getElementById(incoming.id) : null;
-      if (!target || target.tagName !== incoming.tagName || !patchable(incoming)) {
+      if (!target || target.tagName !== incoming.tagName || !patchable(incoming, plain)) {
         rest.push(incoming.outerHTML);
         return;
       }
@@ -172,12 +174,15 @@
   }
 
   var SWAP_OOB = ["hx-swap-oob", "data-hx-swap-oob"];
+  // Text that may be such an attribute (or, harmlessly, just look like one).
+  var HTMX_ATTRIBUTE = /\s(data-)?(hx-(?!swap-oob=)|sse-|ws-)/;
 
   // A region swapped whole by its outerHTML whose nodes need nothing from htmx: no hx-, sse- or
-  // ws- attributes but the one that marks it a region.
-  function patchable(region) {
+  // ws- attributes but the one that marks it a region (`plain`: the frame has none at all).
+  function patchable(region, plain) {
     var how = region.getAttribute("hx-swap-oob") || region.getAttribute("data-hx-swap-oob") || "true";
     if (how !== "true" && how !== "outerHTML") return false;
+    if (plain) return true;
     var elements = [region].concat(Array.from(region.querySelectorAll("*")));
     return elements.every(function (element) {
       return Array.from(element.attributes).every(function (attribute) {
@@ -227,19 +232,22 @@
 
   function patchAttributes(target, incoming) {
     var changed = false;
-    Array.from(target.attributes).forEach(function (attribute) {
-      if (SWAP_OOB.indexOf(attribute.name) === -1 && !incoming.hasAttribute(attribute.name)) {
-        target.removeAttribute(attribute.name);
+    var attributes = target.attributes;
+    for (var i = attributes.length - 1; i >= 0; i--) {
+      var name = attributes[i].name;
+      if (!incoming.hasAttribute(name) && SWAP_OOB.indexOf(name) === -1) {
+        target.removeAttribute(name);
         changed = true;
       }
-    });
-    Array.from(incoming.attributes).forEach(function (attribute) {
-      if (SWAP_OOB.indexOf(attribute.name) !== -1) return;
-      if (target.getAttribute(attribute.name) !== attribute.value) {
+    }
+    attributes = incoming.attributes;
+    for (var j = 0; j < attributes.length; j++) {
+      var attribute = attributes[j];
+      if (target.getAttribute(attribute.name) !== attribute.value && SWAP_OOB.indexOf(attribute.name) === -1) {
         target.setAttribute(attribute.name, attribute.value);
         changed = true;
       }
-    });
+    }
     return changed;
   }
 
