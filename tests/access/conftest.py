@@ -43,6 +43,20 @@ def topic_arn(name):
     return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
 
 
+def denial(key, action, resource, explicit=False):
+    """AWS's message for a refused request; `key` is an access key or its id."""
+    key_id = getattr(key, "access_key_id", key)
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if explicit
+        else f"because no identity-based policy allows the {action} action"
+    )
+    return (
+        f"User: arn:aws:iam::{ACCOUNT_ID}:user/{key_id} is not authorized to perform: "
+        f"{action} on resource: {resource} {reason}"
+    )
+
+
 def policy_text(policy):
     """A policy as stored: a dict as JSON, text as is, None (full access) as blank."""
     if policy is None:

@@ -17,7 +17,7 @@ from console.models import AccessKey, UserScope
 from console.roles import OPERATORS_GROUP
 from notifications import service as topics
 from queues import service
-from tests.access.conftest import ACCOUNT_ID, allow, queue_arn, topic_arn
+from tests.access.conftest import ACCOUNT_ID, allow, denial, queue_arn, topic_arn
 from tests.console.conftest import send
 
 pytestmark = pytest.mark.django_db
@@ -70,19 +70,6 @@ class Api:
             )
 
         return call
-
-
-def denial(key_id, action, resource, explicit=False):
-    """AWS's message for a refused request."""
-    reason = (
-        "with an explicit deny in an identity-based policy"
-        if explicit
-        else f"because no identity-based policy allows the {action} action"
-    )
-    return (
-        f"User: {user_arn(key_id)} is not authorized to perform: {action} on resource: "
-        f"{resource} {reason}"
-    )
 
 
 def assert_denied(response, key_id, action, resource, explicit=False):

@@ -9,6 +9,7 @@ from tests.access.conftest import (
     ACCOUNT_ID,
     REGION,
     allow,
+    denial,
     keys_with_policies,
     queue_arn,
     sns_client,
@@ -76,18 +77,6 @@ def refused(call, **params):
     with pytest.raises(ClientError) as raised:
         call(**params)
     return raised.value.response
-
-
-def denial(key, action, resource, explicit=False):
-    reason = (
-        "with an explicit deny in an identity-based policy"
-        if explicit
-        else f"because no identity-based policy allows the {action} action"
-    )
-    return (
-        f"User: arn:aws:iam::{ACCOUNT_ID}:user/{key.access_key_id} is not authorized to perform: "
-        f"{action} on resource: {resource} {reason}"
-    )
 
 
 def assert_authorization_error(response, message):

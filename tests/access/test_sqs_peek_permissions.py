@@ -18,6 +18,9 @@ from tests.access.conftest import (
     queue_arn,
     sqs_client,
 )
+from tests.access.conftest import (
+    denial as refused,
+)
 
 PREFIX = f"accpeek{uuid.uuid4().hex[:6]}"
 XMLNS = {"sqs": "http://queue.amazonaws.com/doc/2012-11-05/"}
@@ -63,11 +66,7 @@ def by_url(server, name):
 
 
 def denial(key, name):
-    return (
-        f"User: arn:aws:iam::{ACCOUNT_ID}:user/{key.access_key_id} is not authorized to perform: "
-        f"sqs:receivemessage on resource: {queue_arn(name)} because no identity-based policy "
-        "allows the sqs:receivemessage action"
-    )
+    return refused(key, "sqs:receivemessage", queue_arn(name))
 
 
 def test_key_that_may_receive_peeks(roost_server, keys, queue):

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from tests.access.conftest import (
     ACCOUNT_ID,
     allow,
+    denial,
     keys_with_policies,
     queue_arn,
     sqs_client,
@@ -83,18 +84,6 @@ def denied(call, **params):
 
 def name_of(url):
     return url.rsplit("/", 1)[1]
-
-
-def denial(key, action, resource, explicit=False):
-    reason = (
-        "with an explicit deny in an identity-based policy"
-        if explicit
-        else f"because no identity-based policy allows the {action} action"
-    )
-    return (
-        f"User: arn:aws:iam::{ACCOUNT_ID}:user/{key.access_key_id} is not authorized to perform: "
-        f"{action} on resource: {resource} {reason}"
-    )
 
 
 def assert_access_denied(response, message):
