@@ -57,6 +57,11 @@ async def pause(seconds):
     return await notifier.pause(seconds)
 
 
+async def pause_until_change(seconds):
+    """Like `pause`, but a message arriving in any queue through this process ends it early."""
+    return await notifier.pause_until_signal(seconds)
+
+
 def stop():
     """The server is stopping: end every long poll and pause now, and those that start later.
 

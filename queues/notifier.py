@@ -5,7 +5,8 @@ thread after commit, so signalling goes through call_soon_threadsafe.
 
 When the server stops (`stop()`), every waiter wakes and later waits return at once, so long
 polls answer and the server can exit; `pause()` gives other long-lived loops (the console's live
-streams) a sleep that `stop()` ends too.
+streams) a sleep that `stop()` ends too, and `pause_until_signal()` one that any queue's signal
+ends as well, so a live page shows a message sent through this process at once.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import threading
 
 _waiters = {}  # queue id -> set of (loop, future)
 _sleepers = set()  # (loop, future) of pause()
+_watchers = set()  # (loop, future) of pause_until_signal()
 _lock = threading.Lock()
 _stopping = False
 
@@ -20,10 +22,12 @@ _stopping = False
 def signal(queue_id):
     """Wake every receiver waiting on this queue (safe from any thread)."""
     with _lock:
-        waiting = _waiters.pop(queue_id, None)
-    if waiting:
-        for loop, future in waiting:
-            loop.call_soon_threadsafe(_wake, future)
+        waiting = list(_waiters.pop(queue_id, ()))
+        if _watchers:
+            waiting.extend(_watchers)
+            _watchers.clear()
+    for loop, future in waiting:
+        loop.call_soon_threadsafe(_wake, future)
 
 
 def signal_all():
@@ -42,8 +46,10 @@ def stop():
         _stopping = True
         waiting = [entry for entries in _waiters.values() for entry in entries]
         waiting.extend(_sleepers)
+        waiting.extend(_watchers)
         _waiters.clear()
         _sleepers.clear()
+        _watchers.clear()
     for loop, future in waiting:
         loop.call_soon_threadsafe(_wake, future)
 
@@ -99,4 +105,11 @@ async def wait(queue_id, timeout):
 async def pause(seconds):
     """Sleep `seconds`, less if the server starts stopping; True if it did."""
     await _wait(_sleepers.add, _sleepers.discard, seconds)
+    return _stopping
+
+
+async def pause_until_signal(seconds):
+    """Sleep `seconds`, less if any queue is signalled or the server starts stopping; True if it
+    is stopping."""
+    await _wait(_watchers.add, _watchers.discard, seconds)
     return _stopping
