@@ -18,6 +18,7 @@ from django.db import DatabaseError
 from django.http import Http404
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
@@ -199,7 +200,24 @@ def translate(exc):
     return InternalFailure()
 
 
+class StrictQueryParser(Parser):
+    """Ninja's parser, refusing a single-valued query parameter given twice.
+
+    Django would quietly keep the last value (`?cursor=abc&cursor=` would list from the start);
+    a client sending two values meant something the API cannot do, so it hears so.
+    """
+
+    def parse_querydict(self, data, list_fields, request):
+        for key, values in data.lists():
+            if len(values) > 1 and key not in list_fields:
+                raise InvalidRequest(
+                    f"{key}: give this query parameter once, not {len(values)} times."
+                )
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
+    parser=StrictQueryParser(),
     title="Roost",
     version="1",
     description=(

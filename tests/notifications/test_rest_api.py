@@ -177,6 +177,13 @@ def test_list_topics_lists_them_by_name(rest, topic_name):
     assert body["next_cursor"] is None
 
 
+def test_a_query_parameter_given_twice_is_refused(rest):
+    response = rest.get("/topics", params=[("cursor", "[293]"), ("cursor", "")])
+
+    body = assert_error(response, 400, "ValidationError")
+    assert "cursor" in body["message"]
+
+
 def test_list_topics_with_a_broken_cursor_is_refused(rest):
     assert_error(rest.get("/topics", params={"cursor": "abc"}), 400, "InvalidParameter")
 

@@ -613,11 +613,13 @@ def test_peek_pages_with_the_cursor_and_filters_by_state(api, queue):
         f"/api/queues/orders/messages?limit=2&state=visible&cursor={first['next_cursor']}"
     ).json()
     in_flight = api.get("/api/queues/orders/messages?state=in_flight").json()
+    both = api.get("/api/queues/orders/messages?state=in_flight&state=visible").json()
 
     assert [m["body"] for m in first["messages"]] == ["m1", "m2"]
     assert [m["body"] for m in second["messages"]] == ["m3", "m4"]
     assert [m["body"] for m in in_flight["messages"]] == ["m0"]
     assert in_flight["messages"][0]["receive_count"] == 1
+    assert len(both["messages"]) == 5  # a list parameter may be given several times
 
 
 def test_peek_filters_by_attribute_and_body(api, queue):
