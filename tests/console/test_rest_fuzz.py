@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from console.api import api
 
 # Per operation; with the coverage phase off the whole run takes about a minute on a CI leg.
-EXAMPLES = 50
+EXAMPLES = 25
 REQUEST_TIMEOUT = 30
 
 # Rules an OpenAPI document cannot state: they tie one value to another, or to what exists (an
