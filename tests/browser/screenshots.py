@@ -9,6 +9,7 @@ pictures is real.
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -122,6 +123,15 @@ def populate(server, sqs, sns, hook):
 
     server.manage("createaccesskey", "--name", "billing-service")
     server.manage("createaccesskey", "--name", "ci-pipeline")
+    server.manage(
+        "createaccesskey",
+        "--name",
+        "orders-worker",
+        "--starter",
+        "consumer",
+        "--pattern",
+        "orders*",
+    )
     stats = sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["All"])["Attributes"]
     seed = SEED_CHART.replace("VISIBLE", stats["ApproximateNumberOfMessages"]).replace(
         "IN_FLIGHT", stats["ApproximateNumberOfMessagesNotVisible"]
@@ -173,6 +183,16 @@ def take(browser, server, out, hook_uuid):
 
     page.goto("/access-keys/")
     shoot(page, "access-keys")
+
+    page.get_by_role("row", name=re.compile("orders-worker")).get_by_role("link").first.click()
+    simulator = page.locator("#simulator")
+    simulator.get_by_label("Action").fill("sqs:PurgeQueue")
+    simulator.get_by_label("Resource").fill("arn:aws:sqs:us-east-1:000000000000:orders")
+    simulator.get_by_role("button", name="Simulate").click()
+    expect(page.locator("#simulation")).to_contain_text("Denied implicitly")
+    page.evaluate("document.getElementById('simulator').scrollIntoView({block: 'start'})")
+    page.evaluate("window.scrollBy(0, -16)")
+    shoot(page, "access-key")
 
     page.goto("/queues/orders-dlq/")
     expect_live(page)
