@@ -71,7 +71,11 @@ def denial_message(principal, action, resource, decision):
 def principal_arn(principal):
     """The IAM user ARN that stands for the principal in messages (Roost keys have no users)."""
     kind = _kind(principal)
-    name = kind[1](principal) if kind else "anonymous"
+    return user_arn(kind[1](principal) if kind else "anonymous")
+
+
+def user_arn(name):
+    """The IAM user ARN of this name in Roost's account (`*` for every user)."""
     return f"arn:aws:iam::{settings.ROOST_ACCOUNT_ID}:user/{name}"
 
 

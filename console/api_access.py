@@ -141,14 +141,9 @@ class SimulationResult(Verdict):
 # Helpers
 
 
-def _user_arn(name):
-    """The IAM user ARN an access key id (or `*`) stands for in policies and denials."""
-    return authorization.principal_arn(AccessKey(access_key_id=name))
-
-
 def _allow(request, action, name="*"):
     """Raise AccessDenied (403) unless the caller may do `action` on the key named `name`."""
-    authorization.authorize(request.auth, action, _user_arn(name))
+    authorization.authorize(request.auth, action, authorization.user_arn(name))
 
 
 def _key(request, access_key_id, action):

@@ -8,6 +8,11 @@ from django.conf import settings
 from django.db import models
 
 
+def topic_arn(name):
+    """The ARN of the topic called `name` in this Roost's region and account."""
+    return f"arn:aws:sns:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
+
+
 class Topic(models.Model):
     name = models.CharField(max_length=256, unique=True)
     fifo_topic = models.BooleanField(default=False)
@@ -33,7 +38,7 @@ class Topic(models.Model):
 
     @property
     def arn(self):
-        return f"arn:aws:sns:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{self.name}"
+        return topic_arn(self.name)
 
 
 class Subscription(models.Model):

@@ -15,6 +15,11 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def queue_arn(name):
+    """The ARN of the queue called `name` in this Roost's region and account."""
+    return f"arn:aws:sqs:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
+
+
 class QueueQuerySet(models.QuerySet):
     def named(self, name):
         return self.get(name=name)
@@ -66,7 +71,7 @@ class Queue(models.Model):
 
     @property
     def arn(self):
-        return f"arn:aws:sqs:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{self.name}"
+        return queue_arn(self.name)
 
     def url(self, base_url=None):
         base = (base_url or settings.ROOST_PUBLIC_URL).rstrip("/")

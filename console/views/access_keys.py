@@ -237,7 +237,7 @@ def remove_key_policy(request, key_id):
 
 def simulate(key, action, resource):
     """What the simulator answers: the verdict in words and the statement that decided it."""
-    decision = authorization.decide(key, action, resource)
+    decision = access_keys.simulate(key, action, resource)
     statement = decision.statement
     return {
         "action": action,

@@ -10,7 +10,6 @@ actions are checked against its topic's ARN: scopes are drawn by topic name.
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseForbidden
@@ -20,8 +19,8 @@ from aws_protocol.errors import AccessDenied
 from console.models import UserScope
 from console.roles import REFUSED, is_operator, policy_for_user
 from console.views.responses import with_toast
-from notifications.models import Topic
-from queues.models import Queue
+from notifications.models import Topic, topic_arn
+from queues.models import Queue, queue_arn
 
 # What seeing a queue's or a topic's page takes.
 SEE_QUEUE = "sqs:GetQueueAttributes"
@@ -40,14 +39,6 @@ def operator_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def queue_arn(name):
-    return f"arn:aws:sqs:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
-
-
-def topic_arn(name):
-    return f"arn:aws:sns:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
 
 
 def can_see_queue(user, name):
@@ -143,7 +134,7 @@ def narrow_choices(user, form, *fields):
 
 def key_arn(key_id=None):
     """The IAM user ARN that stands for an access key (all keys: None), as in the REST API."""
-    return f"arn:aws:iam::{settings.ROOST_ACCOUNT_ID}:user/{key_id or '*'}"
+    return authorization.user_arn(key_id or "*")
 
 
 def key_manager_required(action):

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from aws_protocol import authorization
 from notifications.errors import AuthorizationError
+from notifications.models import topic_arn
 
 ACCOUNT_WIDE = "*"  # stands for authorization.account_resource("sns") in the table below
 
@@ -80,10 +81,6 @@ def required(operation, params):
     else:
         resource = _resource_arn(_text(params, parameter))
     return [(action, resource) for action in actions]
-
-
-def topic_arn(name):
-    return f"arn:aws:sns:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
 
 
 def _text(params, name):

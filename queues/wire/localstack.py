@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from aws_protocol import json_input
 from aws_protocol.errors import InvalidAction, SerializationException
 from queues import peek, service
-from queues.models import Queue
+from queues.models import Queue, queue_arn
 from queues.wire import permissions, sqs_json, sqs_query
 
 RECEIPT_HANDLE = "SQS/BACKDOOR/ACCESS"
@@ -64,7 +64,7 @@ def _peek(request, principal, protocol, queue_name):
     params = _params(request, protocol)
     if queue_name is None:
         queue_name = service.queue_name_from_url(params.get("QueueUrl"))
-    permissions.authorize(principal, "sqs:ReceiveMessage", permissions.queue_arn(queue_name))
+    permissions.authorize(principal, "sqs:ReceiveMessage", queue_arn(queue_name))
     queue = service.get_queue(queue_name)
     show_invisible = _flag(params.get("ShowInvisible"))
     show_delayed = _flag(params.get("ShowDelayed"))

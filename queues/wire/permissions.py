@@ -17,12 +17,10 @@ import binascii
 import json
 from functools import lru_cache
 
-from django.conf import settings
-
 from aws_protocol import authorization
 from aws_protocol.errors import AccessDenied
 from queues import service
-from queues.models import Message
+from queues.models import Message, queue_arn
 from queues.wire.operations import _string
 
 # Operations that need the action of their own name on the queue the QueueUrl names.
@@ -85,10 +83,6 @@ def required(operation, params):
         arn = queue_arn_from_url(_string(params, "QueueUrl", required=True))
         return [(action, arn) for action in actions]
     return _SPECIAL[operation](params)
-
-
-def queue_arn(name):
-    return f"arn:aws:sqs:{settings.ROOST_REGION}:{settings.ROOST_ACCOUNT_ID}:{name}"
 
 
 @lru_cache(maxsize=4096)
