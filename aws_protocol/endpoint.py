@@ -11,6 +11,7 @@ adapter is a module with:
 - `handle(request)` -> `responses.Response`, `Pending` or `Continue`, raising `RoostError`;
 - `error_response(error, request)` -> the error in the adapter's own shape;
 - `throttled()` -> the error this service answers when a key is over its rate;
+- `DOOR`, the door its requests are recorded as coming through (`aws_protocol.actor`);
 - query adapters also `SIGNING_NAME` (the SigV4 scope's service, e.g. "sqs"), `API_VERSION`
   (the query `Version` it speaks) and optionally `is_unsigned_link(request)` for the few GETs a
   service serves without a signature (SNS's confirm and unsubscribe links).
@@ -28,7 +29,7 @@ from urllib.parse import parse_qsl, quote
 
 from django.db import DatabaseError, connection
 
-from aws_protocol import database_outage, database_thread, rate_limit, sigv4
+from aws_protocol import actor, database_outage, database_thread, rate_limit, sigv4
 from aws_protocol.errors import (
     InternalFailure,
     RequestEntityTooLarge,
@@ -246,7 +247,8 @@ def _answer(request, call):
     if database_outage.refusing():
         return request.adapter.error_response(ServiceUnavailable(), request)
     try:
-        return call()
+        with actor.acting(RequestActor(request)):
+            return call()
     except RoostError as error:
         return request.adapter.error_response(error, request)
     except DatabaseError as error:
@@ -259,6 +261,28 @@ def _answer(request, call):
     except Exception:
         logger.exception("unexpected error on %s", request.request_id)
         return request.adapter.error_response(InternalFailure(), request)
+
+
+class RequestActor:
+    """The actor of an SDK request: read when asked, since SigV4 names the key mid-request."""
+
+    __slots__ = ("request",)
+    username = ""
+
+    def __init__(self, request):
+        self.request = request
+
+    @property
+    def door(self):
+        return getattr(self.request.adapter, "DOOR", "")
+
+    @property
+    def key_id(self):
+        return self.request.sender_id
+
+    @property
+    def label(self):
+        return self.key_id or self.door
 
 
 def _reset_connection():

@@ -4,7 +4,7 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 
-from aws_protocol import database_outage
+from aws_protocol import actor, database_outage
 from console import health
 from console.views.errors import unavailable
 
@@ -47,3 +47,50 @@ def unavailable_response(request):
         response["Retry-After"] = "1"
         return response
     return unavailable(request)
+
+
+class RequestActor:
+    """The actor of a page or REST request, read when asked (REST authenticates in the view)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request):
+        self.request = request
+
+    @property
+    def door(self):
+        return "rest" if self.request.path.startswith("/api/") else "console"
+
+    @property
+    def key_id(self):
+        # The REST API's `request.auth`: an AccessKey, or the logged-in user.
+        return getattr(getattr(self.request, "auth", None), "access_key_id", "")
+
+    @property
+    def username(self):
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated or self.key_id:
+            return ""
+        return user.get_username()
+
+    @property
+    def label(self):
+        return self.username or self.key_id or self.door
+
+
+@sync_and_async_middleware
+def record_actor(get_response):
+    """Django middleware: the services record console and REST work as done by this request."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            with actor.acting(RequestActor(request)):
+                return await get_response(request)
+
+    else:
+
+        def middleware(request):
+            with actor.acting(RequestActor(request)):
+                return get_response(request)
+
+    return middleware

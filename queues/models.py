@@ -302,3 +302,70 @@ class RecentQueueActivity(models.Model):
 
     def __str__(self):
         return f"{self.queue_id}@{self.period}"
+
+
+class MessageEvent(models.Model):
+    """One step of a message's life (its lineage): sent, received, moved to a DLQ, deleted...
+
+    Keyed by message id, which a message keeps when it is dead-lettered or redriven, so one query
+    gives its whole life across queues. Kept after the message is gone for a retention window of
+    its own; `details` is small JSON (who, how long, why), never the body.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    message_id = models.CharField(max_length=36)
+    at = models.BigIntegerField()  # milliseconds since the epoch
+    kind = models.CharField(max_length=24)
+    key_id = models.CharField(max_length=128, blank=True, default="")
+    details = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["message_id", "id"], name="message_event_idx"),
+            # The prune walks events past their window, oldest first; so do the health views.
+            models.Index(fields=["queue", "at"], name="message_event_queue_at_idx"),
+            models.Index(fields=["at"], name="message_event_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} {self.kind}"
+
+
+class TrashedMessage(models.Model):
+    """A message purged or deleted from the console, kept for a while so the action can be undone.
+
+    A copy of the Message row (its primary key included, so a restore puts it back in its place in
+    the queue's order) plus which action put it here. `batch` names one purge or delete: Undo
+    restores a batch whole.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    batch = models.CharField(max_length=36)
+    reason = models.CharField(max_length=16)  # purge, delete
+    trashed_at = models.BigIntegerField()
+    message_pk = models.BigIntegerField()
+    message_id = models.CharField(max_length=36)
+    body = models.TextField()
+    attributes = models.TextField(blank=True, default="")
+    system_attributes = models.TextField(blank=True, default="")
+    md5_of_body = models.CharField(max_length=32)
+    md5_of_attributes = models.CharField(max_length=32, blank=True, default="")
+    md5_of_system_attributes = models.CharField(max_length=32, blank=True, default="")
+    sent_at = models.BigIntegerField()
+    visible_at = models.BigIntegerField()
+    receive_count = models.PositiveIntegerField(default=0)
+    first_received_at = models.BigIntegerField(null=True, blank=True)
+    sender_id = models.CharField(max_length=128, blank=True, default="")
+    group_id = models.CharField(max_length=128, blank=True, default="")
+    deduplication_id = models.CharField(max_length=128, blank=True, default="")
+    dead_letter_source_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["queue", "batch", "message_pk"], name="trash_batch_idx"),
+            # The prune empties the trash of every queue, oldest first.
+            models.Index(fields=["trashed_at"], name="trash_age_idx"),
+        ]
+
+    def __str__(self):
+        return self.message_id

@@ -1,6 +1,6 @@
 """The packages' layers (docs/architecture.md): each may import only the ones below it.
 
-aws_protocol (the AWS protocol kernel) < queues < notifications < console (the project and the
+aws_protocol (the AWS protocol kernel) < audit < queues < notifications < console (the project and the
 web console). A lower package importing a higher one fails here, naming the file and line.
 """
 
@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each package, and the packages of Roost's it must never import.
 FORBIDDEN = {
-    "aws_protocol": {"console", "queues", "notifications"},
+    "aws_protocol": {"audit", "console", "queues", "notifications"},
+    "audit": {"console", "queues", "notifications"},
     "queues": {"console", "notifications"},
     "notifications": {"console"},
 }

@@ -18,6 +18,8 @@ from notifications.errors import InvalidParameter, NotFound, Throttling
 from notifications.wire import permissions
 from notifications.wire.sns_shapes import INPUTS
 
+DOOR = "sns"  # what the audit log and message lineage say a request came through
+
 NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 CONTENT_TYPE = "text/xml"
 SIGNING_NAME = "sns"  # the service a SigV4 credential scope names

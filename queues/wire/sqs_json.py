@@ -13,6 +13,8 @@ from queues.wire import permissions
 from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_shapes import INPUTS
 
+DOOR = "sqs"  # what the audit log and message lineage say a request came through
+
 # Strings the service checks itself, answering with SQS's own error for them.
 SERVICE_CHECKED_TEXT = frozenset({"MessageBody", "StringValue", "DataType"})
 

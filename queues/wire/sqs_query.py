@@ -14,6 +14,8 @@ from queues.wire.operations import OPERATIONS, Continuation, WaitForMessages
 from queues.wire.sqs_json import SERVICE_CHECKED_TEXT
 from queues.wire.sqs_shapes import INPUTS
 
+DOOR = "sqs"  # what the audit log and message lineage say a request came through
+
 NAMESPACE = "http://queue.amazonaws.com/doc/2012-11-05/"
 CONTENT_TYPE = "text/xml"
 SIGNING_NAME = "sqs"  # the service a SigV4 credential scope names
