@@ -65,6 +65,12 @@ ROOST_METRICS_CACHE_SECONDS = env_int("ROOST_METRICS_CACHE_SECONDS", 5, 0, 300)
 # Purging or deleting a queue holding more than this many messages from the console asks the
 # operator to type the queue's name; 0 asks whenever the queue holds any.
 ROOST_CONSOLE_CONFIRM_BY_NAME_ABOVE = env_int("ROOST_CONSOLE_CONFIRM_BY_NAME_ABOVE", 100, 0)
+# Message lineage (each message's timeline): on unless turned off; its events are kept this many
+# seconds after they happen (a day by default), bounded per message (queues/lineage.py).
+ROOST_LINEAGE = env_bool("ROOST_LINEAGE", True)
+ROOST_LINEAGE_RETENTION_SECONDS = env_int("ROOST_LINEAGE_RETENTION_SECONDS", 86_400, 60)
+# Purged and console-deleted messages stay in a queue's trash this long, for Undo.
+ROOST_TRASH_SECONDS = env_int("ROOST_TRASH_SECONDS", 900, 0)
 
 INSTALLED_APPS = [
     "daphne",
