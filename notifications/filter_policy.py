@@ -123,6 +123,40 @@ class FilterPolicy:
                 return True
         return False
 
+    def explain(self, *, body, attributes):
+        """Say why a message does not match: None when it matches, else the failing clause.
+
+        A slower path than `matches`, for people testing a policy: every clause of every branch
+        is evaluated. For an `$or` policy the branch with the fewest failing clauses is the
+        closest, and its first failing clause is reported.
+        """
+        if not self._keys:
+            return None
+        if self.scope == MESSAGE_BODY:
+            fields = _body_fields(body)
+            if fields is None:
+                return "message body is not a JSON object"
+
+            def facts_of(matcher):
+                values = fields.get(matcher.name, ())
+                return bool(values), values, False
+
+        else:
+            attributes = attributes or {}
+
+            def facts_of(matcher):
+                return _attribute_values(attributes.get(matcher.name))
+
+        closest = None
+        for branch in self._branches:
+            failing = [matcher for matcher in branch if not matcher.match(*facts_of(matcher))]
+            if not failing:
+                return None
+            if closest is None or len(failing) < len(closest):
+                closest = failing
+        matcher = closest[0]
+        return f"{matcher.describe()} — {_describe_values(self.scope, matcher.name, *facts_of(matcher))}"
+
     def __repr__(self):
         return f"<FilterPolicy {self.scope} branches={len(self._branches)}>"
 
@@ -234,10 +268,11 @@ def _check_complexity(branches):
 class _KeyMatcher:
     """One policy key: passes when an `exists` test holds or any match value finds a value."""
 
-    __slots__ = ("name", "exists", "exact", "conditions", "negations")
+    __slots__ = ("name", "values", "exists", "exact", "conditions", "negations")
 
     def __init__(self, name, values):
         self.name = name
+        self.values = values
         exists = []
         exact = []
         conditions = []
@@ -286,8 +321,34 @@ class _KeyMatcher:
                 return True
         return False
 
+    def describe(self):
+        """Show this clause as the policy wrote it: `store: ["example_corp"]`."""
+        return f"{self.name}: {json.dumps(self.values, ensure_ascii=False)}"
+
     def __repr__(self):
         return f"<_KeyMatcher {self.name!r}>"
+
+
+def _describe_values(scope, name, present, values, every_element):
+    """Word what a message holds under one policy key, for `FilterPolicy.explain`."""
+    what = f'field "{name}"' if scope == MESSAGE_BODY else f'attribute "{name}"'
+    if not present:
+        return f"{what[: what.index(' ')]} missing"
+    if not values:
+        return f"{what} has no value"
+    shown = [_show_value(value) for value in values[:5]]
+    if len(values) > 5:
+        shown.append("…")
+    if len(values) == 1 and not every_element:
+        return f"{what} is {shown[0]}"
+    return f"{what} is [{', '.join(shown)}]"
+
+
+def _show_value(value):
+    if type(value) is float and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + '…"'
 
 
 def _only_key(expression):
