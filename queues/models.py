@@ -369,3 +369,50 @@ class TrashedMessage(models.Model):
 
     def __str__(self):
         return self.message_id
+
+
+class TrashBatch(models.Model):
+    """One purge or console delete whose messages wait in the trash: who, when, how many.
+
+    The trash page lists these rather than counting TrashedMessage rows (a purge of millions would
+    be counted on every page view). The row outlives its messages for a while after they are
+    restored or emptied, so an Undo too late can say when that happened.
+    """
+
+    class Reason(models.TextChoices):
+        PURGE = "purge"
+        DELETE = "delete"
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    batch = models.CharField(max_length=36, unique=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    trashed_at = models.BigIntegerField()  # milliseconds since the epoch
+    expires_at = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+    door = models.CharField(max_length=8)
+    key_id = models.CharField(max_length=128, blank=True, default="")
+    username = models.CharField(max_length=150, blank=True, default="")
+    restored_at = models.BigIntegerField(null=True, blank=True)
+    restored = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+    emptied_at = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-trashed_at", "-id"]
+        indexes = [
+            # The queue page's trash lists a queue's recent batches, newest first.
+            models.Index(fields=["queue", "-trashed_at"], name="trash_batch_queue_idx"),
+            # The prune empties batches past their window, oldest first.
+            models.Index(fields=["expires_at"], name="trash_batch_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return self.batch
+
+    @property
+    def actor(self):
+        return self.username or self.key_id or self.door
+
+    @property
+    def in_trash(self):
+        return self.restored_at is None and self.emptied_at is None
