@@ -226,6 +226,11 @@ class MessageMoveTask(models.Model):
     # Refreshed after every batch; the resume sweep restarts tasks whose worker died.
     heartbeat_at = models.BigIntegerField(default=0)
     finished_at = models.BigIntegerField(null=True, blank=True)
+    # A selective redrive: {"filters": the selection as given, "pks": the ids of the messages it
+    # moves, ascending}. Null: the whole queue, as StartMessageMoveTask moves it.
+    selection = models.JSONField(null=True, blank=True)
+    # New bodies for some of a selective redrive's messages, applied as each is moved: {pk: body}.
+    edits = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
