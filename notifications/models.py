@@ -294,3 +294,87 @@ class DeliveryThrottle(models.Model):
 
     def __str__(self):
         return f"{self.subscription_id}@{self.next_slot_us}"
+
+
+class TopicActivity(models.Model):
+    """One topic's minute: messages published, deliveries delivered, failed and filtered out.
+
+    Counted where the publish and the deliveries decide, written by each process about once a
+    second (notifications.activity), as queues.models.QueueActivity is.
+    """
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    minute = models.BigIntegerField()  # minutes since the epoch
+    published = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    filtered_out = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "minute"], name="topic_activity_topic_minute"),
+        ]
+        indexes = [models.Index(fields=["minute"], name="topic_activity_minute_idx")]
+
+    def __str__(self):
+        return f"{self.topic_id}@{self.minute}"
+
+
+class TopicHourlyActivity(models.Model):
+    """One topic's hour: the sums of its TopicActivity minutes, rolled up by beat, kept 30 days."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.BigIntegerField()  # hours since the epoch
+    published = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    filtered_out = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "hour"], name="topic_hourly_topic_hour"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="topic_hourly_hour_idx")]
+
+    def __str__(self):
+        return f"{self.topic_id}@{self.hour}h"
+
+
+class Alarm(models.Model):
+    """Publish to a topic when a queue's depth, oldest message's age or dead letters cross a line.
+
+    Beat evaluates every alarm once a minute (notifications.service.alarms) against the queue's
+    minute samples; a change of state is published to `topic` in CloudWatch's alarm-notification
+    shape and written to the audit log.
+    """
+
+    class Kind(models.TextChoices):
+        DEPTH = "depth", "Visible messages above the threshold"
+        OLDEST_AGE = "oldest_age", "Oldest message older than the threshold (seconds)"
+        DLQ_RECEIVES = "dlq_receives", "Messages dead-lettered above the threshold"
+
+    class State(models.TextChoices):
+        OK = "OK"
+        ALARM = "ALARM"
+        INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+    name = models.CharField(max_length=255, unique=True)
+    queue = models.ForeignKey("queues.Queue", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    threshold = models.BigIntegerField()
+    minutes = models.PositiveIntegerField(default=1)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=17, choices=State.choices, default=State.INSUFFICIENT_DATA)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            # The overview's badges: the queues in ALARM, one query for every row.
+            models.Index(fields=["state", "queue"], name="alarm_state_queue_idx"),
+        ]
+
+    def __str__(self):
+        return self.name

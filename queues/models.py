@@ -266,6 +266,11 @@ class QueueActivity(models.Model):
     visible = models.BigIntegerField(null=True, blank=True)
     in_flight = models.BigIntegerField(null=True, blank=True)
     delayed = models.BigIntegerField(null=True, blank=True)
+    # Messages the retention sweep deleted, and messages moved from this queue to its DLQ.
+    expired = models.BigIntegerField(default=0)
+    dead_lettered = models.BigIntegerField(default=0)
+    # Seconds since the oldest unexpired message was sent, sampled with the depths (0: empty).
+    oldest_age = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -278,6 +283,38 @@ class QueueActivity(models.Model):
 
     def __str__(self):
         return f"{self.queue_id}@{self.minute}"
+
+
+class QueueHourlyActivity(models.Model):
+    """One queue's hour, rolled up by beat from its QueueActivity minutes once the hour is over.
+
+    Counts are the minutes' sums; the depths and the oldest message's age are the hour's highest
+    sample. Kept 30 days (queues.history).
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.BigIntegerField()  # hours since the epoch
+    sent = models.BigIntegerField(default=0)
+    received = models.BigIntegerField(default=0)
+    deleted = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+    dead_lettered = models.BigIntegerField(default=0)
+    visible = models.BigIntegerField(null=True, blank=True)
+    in_flight = models.BigIntegerField(null=True, blank=True)
+    delayed = models.BigIntegerField(null=True, blank=True)
+    oldest_age = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "hour"], name="hourly_activity_queue_hour"),
+        ]
+        indexes = [
+            # The prune and the roll-up's "last hour rolled" read by hour across every queue.
+            models.Index(fields=["hour"], name="hourly_activity_hour_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.queue_id}@{self.hour}h"
 
 
 class RecentQueueActivity(models.Model):
