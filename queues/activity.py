@@ -10,11 +10,13 @@ seconds) rows make "per minute" mean the last minute, and are kept a few minutes
 a Celery pool child stops) the thread stops and what is left is written. A process that is killed
 loses what it counted in its last second: rates are for people to read, not for billing.
 
-What counts (docs/metrics.md): sent is every message that arrives in a queue (SendMessage, SNS
-deliveries, dead-lettering into a DLQ, redrives and move tasks into their destination); received
-is every message ReceiveMessage hands out; deleted is every message deleted by DeleteMessage or the
-console, and every message a redrive or move task takes out of a queue. Purges and expiry are not
-counted: the depth line shows them.
+What counts (docs/metrics.md, docs/history.md): sent is every message that arrives in a queue
+(SendMessage, SNS deliveries, dead-lettering into a DLQ, redrives and move tasks into their
+destination); received is every message ReceiveMessage hands out; deleted is every message deleted
+by DeleteMessage or the console, and every message a redrive or move task takes out of a queue;
+expired is every message the retention sweep deletes; dead_lettered is every message moved from a
+queue to its DLQ. Purges are not counted: the depth line shows them. The Recorder class does the
+counting and writing for any owner: notifications.activity counts topics with it.
 """
 
 import atexit
@@ -64,7 +66,7 @@ NO_RATES = Rates()
 
 
 class _Counts:
-    """What this process counted and has not written: {(queue id, period): [sent, recv, del]}."""
+    """What a recorder counted in this process and has not written: {(owner id, period): [...]}."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -75,83 +77,199 @@ class _Counts:
         self.thread = None
 
 
-_counts = _Counts()
-
-
 _local = threading.local()  # each thread's own connection for writing counts
+_recorders = []
 
 
 def _forget_parent_counts():
     """In a forked child: the parent's counts, lock, thread and connections are the parent's."""
-    global _counts, _local
-    _counts = _Counts()
+    global _local
     _local = threading.local()
+    for recorder in _recorders:
+        recorder.counts = _Counts()
 
 
 os.register_at_fork(after_in_child=_forget_parent_counts)
 
 
-def count(queue_id, sent=0, received=0, deleted=0):
-    """Count messages that moved on a queue, once the caller's transaction (if any) commits."""
-    if sent or received or deleted:
-        transaction.on_commit(functools.partial(_add, queue_id, sent, received, deleted))
+class Recorder:
+    """Counts by (owner, minute) kept in this process and written by a thread of its own.
 
+    `model` holds the minute rows: a foreign key to the owner (a queue, a topic), `minute`, and
+    one column per name in `columns`. `recent_model`, if any, holds five-second rows of the first
+    `recent_columns` of them (the rates of the last minute). The queues' recorder is this module's
+    `count()`; notifications.activity has the topics'.
+    """
 
-def _add(queue_id, sent, received, deleted):
-    counts = _counts
-    key = (queue_id, now_ms() // PERIOD_MS)
-    with counts.lock:
-        totals = counts.pending.get(key)
-        if totals is None:
-            counts.pending[key] = [sent, received, deleted]
-        else:
-            totals[0] += sent
-            totals[1] += received
-            totals[2] += deleted
-        if counts.pid != os.getpid():  # the first count in this process (a fork is caught above)
-            counts.pid = os.getpid()
-            if background:
-                counts.thread = threading.Thread(
-                    target=_write_in_background, args=(counts,), name="roost-activity", daemon=True
-                )
-                counts.thread.start()
-    counts.wake.set()
+    def __init__(self, name, model, columns, recent_model=None, recent_columns=0):
+        owner = next(
+            field
+            for field in model._meta.concrete_fields
+            if field.is_relation and field.many_to_one
+        )
+        self.name = name
+        self.model = model
+        self.owner_column = owner.column
+        self.owner_model = owner.related_model
+        self.columns = tuple(columns)
+        self.recent_model = recent_model
+        self.recent_columns = self.columns[:recent_columns]
+        self.counts = _Counts()
+        _recorders.append(self)
 
+    def count(self, owner_id, *values):
+        """Count `values` (one per column) on an owner once the caller's transaction commits."""
+        if any(values):
+            transaction.on_commit(functools.partial(self._add, owner_id, values))
 
-def _write_in_background(counts):
-    """Write counts as they come, at most once every FLUSH_SECONDS, until the process stops."""
-    last = 0.0
-    while True:
-        counts.wake.wait()
-        if counts.stopping.is_set():
-            return
-        # A burst's first count is written at once; the rest of it at most a second later.
-        if counts.stopping.wait(last + FLUSH_SECONDS - time.monotonic()):
-            return
-        counts.wake.clear()
-        last = time.monotonic()
+    def _add(self, owner_id, values):
+        counts = self.counts
+        key = (owner_id, now_ms() // PERIOD_MS)
+        with counts.lock:
+            totals = counts.pending.get(key)
+            if totals is None:
+                counts.pending[key] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    totals[index] += value
+            if (
+                counts.pid != os.getpid()
+            ):  # the first count in this process (a fork is caught above)
+                counts.pid = os.getpid()
+                if background:
+                    counts.thread = threading.Thread(
+                        target=self._write_in_background,
+                        args=(counts,),
+                        name=f"roost-{self.name}",
+                        daemon=True,
+                    )
+                    counts.thread.start()
+        counts.wake.set()
+
+    def _write_in_background(self, counts):
+        """Write counts as they come, at most once every FLUSH_SECONDS, until the process stops."""
+        last = 0.0
+        while True:
+            counts.wake.wait()
+            if counts.stopping.is_set():
+                return
+            # A burst's first count is written at once; the rest of it at most a second later.
+            if counts.stopping.wait(last + FLUSH_SECONDS - time.monotonic()):
+                return
+            counts.wake.clear()
+            last = time.monotonic()
+            try:
+                self.flush(counts)
+            except Exception:  # the thread must outlive any surprise, or counting stops for good
+                logger.exception("could not record %s", self.name)
+
+    def stop(self):
+        """Stop this process's writer thread and write what is left (at exit)."""
+        counts = self.counts
+        if counts.pid != os.getpid() or counts.thread is None:
+            return  # nothing counted here, or counts are written by hand (unit tests)
+        counts.stopping.set()
+        counts.wake.set()
+        if counts.thread is not threading.current_thread():
+            counts.thread.join(timeout=10)
+        self.flush(counts)
+
+    def flush(self, counts=None):
+        """Write what this process counted (each statement commits on its own); return the rows.
+
+        A locked or lost database never fails a caller: the counts are dropped with a warning.
+        Only the writer thread keeps its connection open between writes.
+        """
+        counts = counts or self.counts
+        with counts.lock:
+            pending, counts.pending = counts.pending, {}
+        if not pending:
+            return 0
+        minutes = defaultdict(lambda: [0] * len(self.columns))
+        for (owner_id, period), counted in pending.items():
+            totals = minutes[(owner_id, period // PERIODS_PER_MINUTE)]
+            for index, value in enumerate(counted):
+                totals[index] += value
+        connection = own_connection()
+        written = len(pending)
         try:
-            flush(counts)
-        except Exception:  # the thread must outlive any surprise, or counting stops for good
-            logger.exception("could not record queue activity")
+            if self.recent_model is not None:
+                width = len(self.recent_columns)
+                recent = {
+                    key: counted[:width] for key, counted in pending.items() if any(counted[:width])
+                }
+                self._write(connection, self.recent_model, "period", self.recent_columns, recent)
+            self._write(connection, self.model, "minute", self.columns, minutes)
+        except DatabaseError as error:
+            logger.warning("could not record %s (%s); %d counts dropped", self.name, error, written)
+            written = 0
+            connection.close()  # a broken connection must go, or every later write fails on it
+        if threading.current_thread() is not counts.thread:
+            connection.close()
+        return written
+
+    def _write(self, connection, model, key_column, columns, totals):
+        rows = sorted((owner_id, key, *counted) for (owner_id, key), counted in totals.items())
+        batch = (
+            ARRAY_ROWS_PER_STATEMENT if connection.vendor == "postgresql" else ROWS_PER_STATEMENT
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), batch):
+                sql, params = self._upsert_sql(
+                    connection,
+                    model._meta.db_table,
+                    key_column,
+                    columns,
+                    rows[start : start + batch],
+                )
+                try:
+                    cursor.execute(sql, params)
+                except IntegrityError:  # an owner deleted between the check and the insert
+                    cursor.execute(sql, params)
+
+    def _upsert_sql(self, connection, table, key_column, columns, rows):
+        """One statement adding `rows` [(owner id, key, *counts)] to a table.
+
+        PostgreSQL takes the rows as one array per column, a parameter each however many rows
+        there are (a VALUES list of 2,000 rows cost several times as much to send and parse);
+        SQLite as a VALUES list. Rows of deleted owners are left out (the owner check and the
+        foreign key's agree but for an owner deleted meanwhile, retried by the caller). Rows are
+        written in key order, so two processes writing the same rows lock them in the same order
+        and never deadlock.
+        """
+        owner = self.owner_column
+        names = ", ".join(columns)
+        width = len(columns) + 2
+        counted = f"counted ({owner}, counted_key, {names})"
+        if connection.vendor == "postgresql":
+            prefix = ""
+            source = f"unnest({', '.join(['%s::bigint[]'] * width)}) AS {counted}"
+            params = [list(column) for column in zip(*rows, strict=True)]
+        else:
+            values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
+            prefix = f"WITH {counted} AS (VALUES {values}) "
+            source = "counted"
+            params = [value for row in rows for value in row]
+        updates = ", ".join(
+            f"{column} = {table}.{column} + excluded.{column}" for column in columns
+        )
+        sql = (
+            f"{prefix}INSERT INTO {table} ({owner}, {key_column}, {names}) "
+            f"SELECT {owner}, counted_key, {names} FROM {source} "
+            f"WHERE {owner} IN (SELECT id FROM {self.owner_model._meta.db_table}) "
+            f"ORDER BY {owner}, counted_key "
+            f"ON CONFLICT ({owner}, {key_column}) DO UPDATE SET {updates}"
+        )
+        return sql, params
 
 
 def stop():
-    """Stop this process's writer thread and write what is left (at exit)."""
-    counts = _counts
-    if counts.pid != os.getpid() or counts.thread is None:
-        return  # nothing counted here, or counts are written by hand (unit tests)
-    counts.stopping.set()
-    counts.wake.set()
-    if counts.thread is not threading.current_thread():
-        counts.thread.join(timeout=10)
-    flush(counts)
+    """Stop every recorder's writer thread in this process and write what is left (at exit)."""
+    for recorder in _recorders:
+        recorder.stop()
 
 
 atexit.register(stop)
-
-
-# Writing -------------------------------------------------------------------------------------
 
 
 def own_connection():
@@ -167,79 +285,26 @@ def own_connection():
     return wrapper
 
 
-def _upsert_sql(connection, table, key_column, rows):
-    """One statement adding `rows` [(queue id, key, sent, received, deleted)] to a table.
+# The queues' counts --------------------------------------------------------------------------
 
-    PostgreSQL takes the rows as five arrays, a parameter each however many rows there are (a
-    VALUES list of 2,000 rows cost several times as much to send and parse); SQLite as a VALUES
-    list. Rows of deleted queues are left out (the queue check and the foreign key's agree but for
-    a queue deleted meanwhile, retried by the caller). Rows are written in key order, so two
-    processes writing the same rows lock them in the same order and never deadlock.
-    """
-    columns = "counted (queue_id, counted_key, sent, received, deleted)"
-    if connection.vendor == "postgresql":
-        prefix = ""
-        source = f"unnest({', '.join(['%s::bigint[]'] * 5)}) AS {columns}"
-        params = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        prefix = f"WITH {columns} AS (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}) "
-        source = "counted"
-        params = [value for row in rows for value in row]
-    sql = (
-        f"{prefix}INSERT INTO {table} (queue_id, {key_column}, sent, received, deleted) "
-        f"SELECT queue_id, counted_key, sent, received, deleted FROM {source} "
-        "WHERE queue_id IN (SELECT id FROM queues_queue) "
-        "ORDER BY queue_id, counted_key "
-        f"ON CONFLICT (queue_id, {key_column}) DO UPDATE SET "
-        f"sent = {table}.sent + excluded.sent, "
-        f"received = {table}.received + excluded.received, "
-        f"deleted = {table}.deleted + excluded.deleted"
-    )
-    return sql, params
+QUEUE_COLUMNS = ("sent", "received", "deleted", "expired", "dead_lettered")
+queue_counts = Recorder(
+    "queue activity",
+    QueueActivity,
+    QUEUE_COLUMNS,
+    recent_model=RecentQueueActivity,
+    recent_columns=3,
+)
 
 
-def _write(connection, model, key_column, totals):
-    rows = sorted((queue_id, key, *counted) for (queue_id, key), counted in totals.items())
-    batch = ARRAY_ROWS_PER_STATEMENT if connection.vendor == "postgresql" else ROWS_PER_STATEMENT
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            sql, params = _upsert_sql(
-                connection, model._meta.db_table, key_column, rows[start : start + batch]
-            )
-            try:
-                cursor.execute(sql, params)
-            except IntegrityError:  # a queue deleted between the check and the insert
-                cursor.execute(sql, params)
+def count(queue_id, sent=0, received=0, deleted=0, expired=0, dead_lettered=0):
+    """Count messages that moved on a queue, once the caller's transaction (if any) commits."""
+    queue_counts.count(queue_id, sent, received, deleted, expired, dead_lettered)
 
 
-def flush(counts=None):
-    """Write what this process counted (each statement commits on its own); return the rows.
-
-    A locked or lost database never fails a caller: the counts are dropped with a warning. Only
-    the writer thread keeps its connection open between writes.
-    """
-    counts = counts or _counts
-    with counts.lock:
-        pending, counts.pending = counts.pending, {}
-    if not pending:
-        return 0
-    minutes = defaultdict(lambda: [0, 0, 0])
-    for (queue_id, period), counted in pending.items():
-        totals = minutes[(queue_id, period // PERIODS_PER_MINUTE)]
-        for index, value in enumerate(counted):
-            totals[index] += value
-    connection = own_connection()
-    written = len(pending)
-    try:
-        _write(connection, RecentQueueActivity, "period", pending)
-        _write(connection, QueueActivity, "minute", minutes)
-    except DatabaseError as error:
-        logger.warning("could not record queue activity (%s); %d counts dropped", error, written)
-        written = 0
-        connection.close()  # a broken connection must go, or every later write fails on it
-    if threading.current_thread() is not counts.thread:
-        connection.close()
-    return written
+def flush():
+    """Write what this process counted for queues; return how many (queue, period) rows."""
+    return queue_counts.flush()
 
 
 # Reading -------------------------------------------------------------------------------------
@@ -289,19 +354,25 @@ def history(queue_id, minutes=60):
 
 
 def record_depths(depths, minute=None):
-    """Store sampled depths {queue_id: (visible, in_flight, delayed)} in this minute's rows."""
+    """Store sampled depths {queue_id: (visible, in_flight, delayed[, oldest age in seconds])} in
+    this minute's rows."""
     minute = minute or current_minute()
     rows = [
         QueueActivity(
-            queue_id=queue_id, minute=minute, visible=visible, in_flight=in_flight, delayed=delayed
+            queue_id=queue_id,
+            minute=minute,
+            visible=sample[0],
+            in_flight=sample[1],
+            delayed=sample[2],
+            oldest_age=sample[3] if len(sample) > 3 else None,
         )
-        for queue_id, (visible, in_flight, delayed) in depths.items()
+        for queue_id, sample in depths.items()
     ]
     QueueActivity.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["queue", "minute"],
-        update_fields=["visible", "in_flight", "delayed"],
+        update_fields=["visible", "in_flight", "delayed", "oldest_age"],
     )
 
 

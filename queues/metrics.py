@@ -26,6 +26,12 @@ MESSAGES_DEAD_LETTERED = Counter(
     ["queue"],
 )
 
+MESSAGES_EXPIRED = Counter(
+    "roost_messages_expired",
+    "Messages deleted by the retention sweep, past the queue's MessageRetentionPeriod.",
+    ["queue"],
+)
+
 
 def count(counter, queue_name, messages):
     """Add `messages` to a by-queue counter (nothing for 0: no series for a queue never used)."""

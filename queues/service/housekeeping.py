@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from queues import message_sql
+from queues import activity, message_sql, metrics
 from queues.errors import PurgeQueueInProgress
 from queues.models import DeduplicationRecord, Message, Queue, now_ms
 from queues.service.lookup import _locked_queue
@@ -111,10 +111,13 @@ def sweep_expired_messages(deadline=None):
     batches; return (how many messages, whether it stopped at `deadline` with more to do)."""
     now = now_ms()
     deleted = 0
-    for queue in Queue.objects.only("id", "message_retention_period"):
-        deleted += delete_messages_in_batches(
+    for queue in Queue.objects.only("id", "name", "message_retention_period"):
+        expired = delete_messages_in_batches(
             queue.id, sent_before=retention_cutoff(queue, now), deadline=deadline
         )
+        activity.count(queue.id, expired=expired)
+        metrics.count(metrics.MESSAGES_EXPIRED, queue.name, expired)
+        deleted += expired
         if deadline is not None and time.monotonic() > deadline:
             return deleted, True
     lapsed = DeduplicationRecord.objects.filter(expires_at__lte=now)

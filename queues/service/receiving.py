@@ -157,6 +157,7 @@ def receive_messages(
             _messages_arrived(queue.dead_letter_queue_id)
             metrics.count(metrics.MESSAGES_DEAD_LETTERED, queue.name, moved)
             activity.count(queue.dead_letter_queue_id, sent=moved)
+            activity.count(queue.id, dead_lettered=moved)
     if rows:
         activity.count(queue.id, received=len(rows))
         metrics.count(metrics.MESSAGES_RECEIVED, queue.name, len(rows))
