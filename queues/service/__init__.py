@@ -17,10 +17,12 @@ live in its modules, by job:
 - redrive: message move tasks and the worker's step loop.
 - chosen_messages: the console's actions on chosen messages (delete by id or by the explorer's
   filters, redrive).
+- selective_redrive: redriving a dead-letter queue's messages chosen by filters or by hand,
+  planned first (a dry run), moved by a message move task, with edited bodies if wanted.
 - housekeeping: PurgeQueue in steps, emptying a queue before its deletion, the retention sweep.
 
 Each module imports only lower ones: lookup < sending, tags < housekeeping, receiving, redrive <
-queues, chosen_messages.
+queues, chosen_messages, selective_redrive.
 """
 
 # Errors some callers take from here (queues.service used to import them itself).
@@ -86,6 +88,12 @@ from queues.service.redrive import (
     stalled_move_task_ids,
     start_message_move_task,
 )
+from queues.service.selective_redrive import (
+    RedrivePlan,
+    Selection,
+    plan_redrive,
+    start_selective_redrive,
+)
 from queues.service.sending import (
     BATCH_ENTRY_ID,
     DEDUPLICATION_WINDOW_MS,
@@ -116,6 +124,8 @@ __all__ = [
     "Purge",
     "QUEUE_NAME",
     "QueueDeletedRecently",
+    "RedrivePlan",
+    "Selection",
     "RECEIVE_ATTEMPT_WINDOW_MS",
     "RECREATE_AFTER_DELETE_MS",
     "SYSTEM_ATTRIBUTE_NAMES",
@@ -143,6 +153,7 @@ __all__ = [
     "long_poll_seconds",
     "move_messages_step",
     "newest_message_id",
+    "plan_redrive",
     "purge_queue",
     "queue_cache",
     "queue_depth",
@@ -159,6 +170,7 @@ __all__ = [
     "start_emptying",
     "start_message_move_task",
     "start_purge",
+    "start_selective_redrive",
     "sweep_expired_messages",
     "tag_queue",
     "untag_queue",

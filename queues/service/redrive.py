@@ -2,6 +2,7 @@
 CancelMessageMoveTask), the worker's step loop, and the resume sweep's stalled tasks."""
 
 import base64
+import bisect
 import json
 import time
 import uuid
@@ -17,6 +18,7 @@ from queues.errors import (
     ResourceNotFoundException,
     UnsupportedOperation,
 )
+from queues.md5 import md5_of_body
 from queues.models import Message, MessageMoveTask, Queue, now_ms
 from queues.service.lookup import queue_name_from_arn
 from queues.service.sending import retention_cutoff
@@ -193,20 +195,12 @@ def move_messages_step(task_id, heartbeat=None, after=None):
             _finish_task(task, MessageMoveTask.Status.CANCELLED)
             return None
         rate = task.max_messages_per_second
-        messages = Message.objects.filter(
-            queue_id=task.source_queue_id, id__lte=task.last_message_pk
-        )
-        if after:
-            last_sent, last_id = after
-            messages = messages.filter(
-                Q(sent_at__gt=last_sent) | Q(sent_at=last_sent, id__gt=last_id),
-                sent_at__gte=last_sent,
-            )
-        messages = list(
-            messages.order_by("sent_at", "id").values_list(
-                "id", "sent_at", "dead_letter_source_id"
-            )[: min(MOVE_BATCH, rate or MOVE_BATCH)]
-        )
+        limit = min(MOVE_BATCH, rate or MOVE_BATCH)
+        if task.selection is not None:
+            messages, cursor = _selected_batch(task, after, limit)
+        else:
+            messages = _next_batch(task, after, limit)
+            cursor = (messages[-1][1], messages[-1][0]) if messages else None
         if not messages:
             _finish_task(task, MessageMoveTask.Status.COMPLETED)
             return None
@@ -229,6 +223,8 @@ def move_messages_step(task_id, heartbeat=None, after=None):
                 "The destination queue no longer exists.",
             )
             return None
+        if task.edits:
+            _apply_edits(task, [pk for pk, _sent_at, _source in messages])
         moved = 0
         for destination, ids in by_destination.items():
             moved += _redrive(ids, task.source_queue_id, destination, now)
@@ -236,8 +232,55 @@ def move_messages_step(task_id, heartbeat=None, after=None):
             approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved
         )
     countdown = len(messages) / rate - (time.monotonic() - started) if rate else 0.0
-    last_pk, last_sent, _ = messages[-1]
+    last_sent, last_pk = cursor
     return NextMoveStep(heartbeat=now, after=[last_sent, last_pk], countdown=max(0.0, countdown))
+
+
+def _next_batch(task, after, limit):
+    """The next (id, sent_at, dead_letter_source_id) rows of a whole-queue task, oldest first."""
+    messages = Message.objects.filter(queue_id=task.source_queue_id, id__lte=task.last_message_pk)
+    if after:
+        last_sent, last_id = after
+        messages = messages.filter(
+            Q(sent_at__gt=last_sent) | Q(sent_at=last_sent, id__gt=last_id),
+            sent_at__gte=last_sent,
+        )
+    return list(
+        messages.order_by("sent_at", "id").values_list("id", "sent_at", "dead_letter_source_id")[
+            :limit
+        ]
+    )
+
+
+def _selected_batch(task, after, limit):
+    """The next rows of a selective task, in id order (so a FIFO group keeps its order), and the
+    cursor past them: ([(id, sent_at, dead_letter_source_id)], (0, last id looked for)).
+
+    Chosen messages gone since (received, deleted, expired) are skipped, a chunk at a time.
+    """
+    pks = task.selection["pks"]
+    start = bisect.bisect_right(pks, after[1]) if after else 0
+    while start < len(pks):
+        chunk = pks[start : start + limit]
+        start += len(chunk)
+        rows = sorted(
+            Message.objects.filter(queue_id=task.source_queue_id, pk__in=chunk).values_list(
+                "id", "sent_at", "dead_letter_source_id"
+            )
+        )
+        if rows:
+            return rows, (0, chunk[-1])
+    return [], None
+
+
+def _apply_edits(task, ids):
+    """Give the messages about to move the new bodies the task holds for them."""
+    for pk in ids:
+        body = task.edits.get(str(pk))
+        if body is not None:
+            Message.objects.filter(pk=pk, queue_id=task.source_queue_id).update(
+                body=body, md5_of_body=md5_of_body(body)
+            )
 
 
 def _redrive(ids, source_id, destination_id, now):
