@@ -23,3 +23,11 @@ def record(action, resource_type, resource, **details):
         resource=resource,
         details=details,
     )
+
+
+def add_details(entry_id, **details):
+    """Add to an entry's details what was known only once the action finished (a purge's count)."""
+    entry = AuditEntry.objects.filter(pk=entry_id).first()
+    if entry is not None:
+        entry.details = {**entry.details, **details}
+        entry.save(update_fields=["details"])

@@ -107,6 +107,13 @@ class ResourceNotFoundException(ClientError):
     default_message = "The resource you requested could not be found."
 
 
+class TrashEmptied(ClientError):
+    """An Undo of a purge or delete whose messages are no longer in the trash."""
+
+    code = "TrashEmptied"
+    status = 410
+
+
 class InvalidAddress(ClientError):
     code = "InvalidAddress"
     default_message = "The specified ID is invalid."

@@ -366,3 +366,133 @@ def oldest_unexpired(queue_id, retention_cutoff):
             [queue_id, retention_cutoff],
         )
         return cursor.fetchone()[0]
+
+
+EVENTS_TABLE = "queues_messageevent"
+_EVENT_COLUMNS = "queue_id, message_id, at, kind, key_id, details"
+
+
+def insert_events(rows, cap=None):
+    """Insert lineage rows of (queue_id, message_id, at, kind, key_id, details) in one statement.
+
+    With `cap`, a row goes in only while its message has fewer than `cap` events: the count
+    walks the (message_id, id) index, at most `cap` entries.
+    """
+    if cap is None:
+        sql = f"INSERT INTO {EVENTS_TABLE} ({_EVENT_COLUMNS}) VALUES " + ", ".join(
+            ["(%s, %s, %s, %s, %s, %s)"] * len(rows)
+        )
+        params = [value for row in rows for value in row]
+    else:
+        select = (
+            "SELECT CAST(%s AS BIGINT), %s, CAST(%s AS BIGINT), %s, %s, %s "
+            "WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM "
+            f"{EVENTS_TABLE} WHERE message_id = %s LIMIT %s) capped) < %s"
+        )
+        sql = f"INSERT INTO {EVENTS_TABLE} ({_EVENT_COLUMNS}) " + " UNION ALL ".join(
+            [select] * len(rows)
+        )
+        params = [value for row in rows for value in (*row, row[1], cap, cap)]
+    with _cursor() as cursor:
+        cursor.execute(_sql(sql), params)
+
+
+# The trash (queues.service.trash): a purge or console delete copies the rows it takes into
+# queues_trashedmessage and deletes them, in one transaction per batch; Undo copies them back with
+# their own ids, so they take their old places in the queue's order (ids are never reused).
+TRASH_TABLE = "queues_trashedmessage"
+_TRASH_COPIED = (
+    "message_id, body, attributes, system_attributes, md5_of_body, md5_of_attributes, "
+    "md5_of_system_attributes, sent_at, visible_at, receive_count, first_received_at, sender_id, "
+    "group_id, deduplication_id, dead_letter_source_id"
+)
+
+
+def _for_update():
+    # The rows a batch moves stay put (no receive, no DeleteMessage) until it commits.
+    return " FOR UPDATE" if connection.vendor == "postgresql" else ""
+
+
+def oldest_messages(queue_id, after=None, *, max_id=None, limit=DELETE_BATCH):
+    """[(sent_at, id, message_id)] of up to `limit` of a queue's messages, oldest first, after the
+    (sent_at, id) key `after`, with ids up to `max_id`; locked on PostgreSQL (call in a
+    transaction). The same walk as delete_batch's, along (queue_id, sent_at, id)."""
+    sent_at, pk = after or (-1, -1)
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"SELECT sent_at, id, message_id FROM {TABLE} WHERE queue_id = %s "
+                "AND sent_at >= %s AND (sent_at > %s OR id > %s) AND id <= %s "
+                "ORDER BY sent_at, id LIMIT %s" + _for_update()
+            ),
+            [queue_id, sent_at, sent_at, pk, _NO_LIMIT if max_id is None else max_id, limit],
+        )
+        return cursor.fetchall()
+
+
+def messages_by_id(queue_id, pks):
+    """[(id, message_id)] of these messages still in the queue; locked on PostgreSQL."""
+    if not pks:
+        return []
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"SELECT id, message_id FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(pks))}) "
+                "AND +queue_id = %s ORDER BY id" + _for_update()
+            ),
+            [*pks, queue_id],
+        )
+        return cursor.fetchall()
+
+
+def move_to_trash(queue_id, pks, *, batch, reason, trashed_at):
+    """Copy these messages of the queue into the trash under `batch`, then delete them; return
+    how many were deleted. Call in a transaction, with the rows locked (oldest_messages,
+    messages_by_id), so the copy and the delete see the same rows."""
+    if not pks:
+        return 0
+    placeholders = ", ".join(["%s"] * len(pks))
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"INSERT INTO {TRASH_TABLE} (queue_id, batch, reason, trashed_at, message_pk, "
+                f"{_TRASH_COPIED}) SELECT queue_id, %s, %s, %s, id, {_TRASH_COPIED} FROM {TABLE} "
+                f"WHERE id IN ({placeholders}) AND +queue_id = %s"
+            ),
+            [batch, reason, trashed_at, *pks, queue_id],
+        )
+        cursor.execute(
+            _sql(f"DELETE FROM {TABLE} WHERE id IN ({placeholders}) AND +queue_id = %s"),
+            [*pks, queue_id],
+        )
+        return cursor.rowcount
+
+
+def restore_from_trash(trash_ids, now):
+    """Put these trashed rows back into their queue with their own ids, visible now unless still
+    delayed. Call in a transaction that then drops them from the trash.
+
+    A received message comes back visible (its receipt handles no longer work); a dead letter
+    keeps its source queue if that queue still exists.
+    """
+    if not trash_ids:
+        return
+    placeholders = ", ".join(["%s"] * len(trash_ids))
+    with _cursor() as cursor:
+        cursor.execute(
+            _sql(
+                f"INSERT INTO {TABLE} (id, queue_id, message_id, body, attributes, "
+                "system_attributes, md5_of_body, md5_of_attributes, md5_of_system_attributes, "
+                "sent_at, visible_at, receive_count, first_received_at, receive_token, "
+                "sender_id, group_id, deduplication_id, dead_letter_source_id) "
+                "SELECT t.message_pk, t.queue_id, t.message_id, t.body, t.attributes, "
+                "t.system_attributes, t.md5_of_body, t.md5_of_attributes, "
+                "t.md5_of_system_attributes, t.sent_at, "
+                "CASE WHEN t.receive_count = 0 AND t.visible_at > %s THEN t.visible_at ELSE %s END, "
+                "t.receive_count, t.first_received_at, 0, t.sender_id, t.group_id, "
+                "t.deduplication_id, (SELECT q.id FROM queues_queue q "
+                "WHERE q.id = t.dead_letter_source_id) "
+                f"FROM {TRASH_TABLE} t WHERE t.id IN ({placeholders}) ORDER BY t.message_pk"
+            ),
+            [now, now, *trash_ids],
+        )

@@ -6,9 +6,11 @@ import time
 from django.db import connection, transaction
 from django.db.models import Max
 
+from audit import log as audit_log
 from queues import activity, message_sql, metrics, peek
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
-from queues.models import Message, Queue, now_ms
+from queues.models import Message, Queue, TrashBatch, now_ms
+from queues.service import trash
 from queues.service.redrive import _check_redrive_queues, _redrive
 from queues.service.sending import retention_cutoff
 
@@ -18,30 +20,51 @@ from queues.service.sending import retention_cutoff
 # (every index costs each send).
 
 
-def delete_message_by_id(queue, message_id):
-    """Delete one message of the queue, whatever its state; return whether it was still there."""
-    deleted, _ = Message.objects.filter(pk=message_id, queue_id=queue.id).delete()
+def _delete_by_id(queue, message_ids, batch):
+    """Delete (or, with the trash on, move to trash batch `batch`) these messages of the queue,
+    a batch of ids per transaction, and log it; return how many were still there."""
+    trashed = trash.open_batch(queue, TrashBatch.Reason.DELETE, batch)
+    deleted = 0
+    for start in range(0, len(message_ids), message_sql.DELETE_BATCH):
+        chunk = message_ids[start : start + message_sql.DELETE_BATCH]
+        if trashed is not None:
+            deleted += trash.move_by_id(queue.id, trashed, chunk)
+        else:
+            deleted += Message.objects.filter(queue_id=queue.id, pk__in=chunk).delete()[0]
+    _deleted(queue, deleted, trashed)
+    return deleted
+
+
+def _deleted(queue, deleted, trashed):
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     activity.count(queue.id, deleted=deleted)
-    return deleted > 0
+    audit_log.record(
+        "DeleteMessages",
+        "queue",
+        queue.name,
+        messages=deleted,
+        trash_batch=trashed.batch if trashed is not None else None,
+    )
 
 
-def delete_messages_by_id(queue, message_ids):
-    """Delete these messages of the queue, whatever their state; return how many were still there.
+def delete_message_by_id(queue, message_id, batch=None):
+    """Delete one message of the queue, whatever its state, to the trash (as trash batch
+    `batch`, if given); return whether it was still there."""
+    with transaction.atomic():
+        return _delete_by_id(queue, [message_id], batch) > 0
 
-    A batch of ids per statement, each committing on its own, so a long list never holds one
+
+def delete_messages_by_id(queue, message_ids, batch=None):
+    """Delete these messages of the queue, whatever their state, to the trash (as trash batch
+    `batch`, if given); return how many were still there.
+
+    A batch of ids per transaction, each committing on its own, so a long list never holds one
     long lock.
     """
     message_ids = sorted(set(message_ids))
     if not message_ids:
         raise MissingParameter("Choose at least one message to delete.")
-    deleted = 0
-    for start in range(0, len(message_ids), message_sql.DELETE_BATCH):
-        batch = message_ids[start : start + message_sql.DELETE_BATCH]
-        deleted += Message.objects.filter(queue_id=queue.id, pk__in=batch).delete()[0]
-    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
-    activity.count(queue.id, deleted=deleted)
-    return deleted
+    return _delete_by_id(queue, message_ids, batch)
 
 
 def newest_message_id():
@@ -49,7 +72,7 @@ def newest_message_id():
     return Message.objects.aggregate(top=Max("id"))["top"] or 0
 
 
-def delete_matching_messages(queue, filters, up_to_id):
+def delete_matching_messages(queue, filters, up_to_id, batch=None):
     """Delete the queue's messages that match the explorer's `filters` (queues.peek.matching's
     keywords) and have ids up to `up_to_id`; return how many.
 
@@ -57,8 +80,10 @@ def delete_matching_messages(queue, filters, up_to_id):
     since. The walk goes oldest first along the (queue, sent_at, id) index, a batch at a time,
     each batch's delete its own short statement, continuing after the last key it read: like a
     purge, it never locks the queue for long nor walks again over rows it deleted. On SQLite it
-    pauses between batches as long as a batch took, so other writers get the write lock.
+    pauses between batches as long as a batch took, so other writers get the write lock. With the
+    trash on, the messages go to trash batch `batch` (named here if None).
     """
+    trashed = trash.open_batch(queue, TrashBatch.Reason.DELETE, batch)
     now = now_ms()
     messages, checks = peek.matching(queue, now, **filters)
     columns = ("id", "sent_at", "attributes") if checks else ("id", "sent_at")
@@ -69,15 +94,16 @@ def delete_matching_messages(queue, filters, up_to_id):
         started = time.monotonic()
         rows = list(peek.after(messages, oldest, position)[: message_sql.DELETE_BATCH])
         ids = [row["id"] for row in rows if all(check(row) for check in checks)]
-        if ids:
+        if ids and trashed is not None:
+            deleted += trash.move_by_id(queue.id, trashed, ids)
+        elif ids:
             deleted += Message.objects.filter(queue_id=queue.id, pk__in=ids).delete()[0]
         if len(rows) < message_sql.DELETE_BATCH:
             break
         position = rows[-1]["sent_at"], rows[-1]["id"]
         if connection.vendor == "sqlite":
             time.sleep(time.monotonic() - started)
-    metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
-    activity.count(queue.id, deleted=deleted)
+    _deleted(queue, deleted, trashed)
     return deleted
 
 
@@ -108,4 +134,12 @@ def redrive_messages(source, message_ids, destination=None):
         live = set(Queue.objects.filter(pk__in=by_destination).values_list("pk", flat=True))
         if live != set(by_destination):
             raise QueueDoesNotExist()
-        return sum(_redrive(ids, source.id, target, now) for target, ids in by_destination.items())
+        moved = sum(_redrive(ids, source.id, target, now) for target, ids in by_destination.items())
+        audit_log.record(
+            "RedriveMessages",
+            "queue",
+            source.name,
+            messages=moved,
+            destination=destination.name if destination is not None else None,
+        )
+        return moved

@@ -1,5 +1,10 @@
 """Deleting messages in bulk: PurgeQueue and its steps, emptying a queue before DeleteQueue, and
-the periodic sweep of messages past retention and lapsed de-duplication records."""
+the periodic sweep of messages past retention and lapsed de-duplication records.
+
+A purge moves the messages to the trash (queues.service.trash) instead of deleting them, so the
+console can undo it; to consumers they are gone either way. Emptying a queue and the sweep
+delete.
+"""
 
 import time
 from dataclasses import dataclass
@@ -8,18 +13,21 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit import log as audit_log
 from queues import activity, message_sql, metrics
 from queues.errors import PurgeQueueInProgress
-from queues.models import DeduplicationRecord, Message, Queue, now_ms
+from queues.models import DeduplicationRecord, Message, Queue, TrashBatch, now_ms
+from queues.service import trash
 from queues.service.lookup import _locked_queue
 from queues.service.sending import retention_cutoff
 
 PURGE_INTERVAL_SECONDS = 60
 
 
-def purge_queue(queue):
-    """Delete every message in the queue; SQS allows one purge per queue a minute."""
-    purge = start_purge(queue)
+def purge_queue(queue, batch=None):
+    """Move every message in the queue to the trash (as trash batch `batch`, if given); return
+    how many. SQS allows one purge per queue a minute."""
+    purge = start_purge(queue, batch)
     while True:
         started = time.monotonic()
         if purge.step():
@@ -28,9 +36,9 @@ def purge_queue(queue):
             time.sleep(time.monotonic() - started)  # writers waiting for the lock get it
 
 
-def start_purge(queue):
-    """Begin a purge (one per queue a minute): fix which messages it deletes; return it, for
-    its caller to run `step()` until done.
+def start_purge(queue, batch=None):
+    """Begin a purge (one per queue a minute): fix which messages it deletes, open its trash
+    batch and log it; return it, for its caller to run `step()` until done.
 
     The AWS endpoint runs each step as its own piece of work on the process's one database
     thread, so other requests run between the steps of a purge of millions, and answers only
@@ -48,7 +56,14 @@ def start_purge(queue):
         # SQS deletes the messages sent before the call: ids are handed out in order, so those
         # sent from here on have higher ones and stay.
         horizon = Message.objects.aggregate(top=Max("id"))["top"]
-    return Purge(queue.id, horizon, done=horizon is None)
+        trashed = trash.open_batch(queue, TrashBatch.Reason.PURGE, batch)
+        entry = audit_log.record(
+            "PurgeQueue", "queue", queue.name, trash_batch=trashed.batch if trashed else None
+        )
+    purge = Purge(queue.id, horizon, done=horizon is None, trash=trashed, audit_id=entry.pk)
+    if purge.done:
+        purge.finish()
+    return purge
 
 
 def start_emptying(queue):
@@ -70,19 +85,38 @@ class Purge:
     after: tuple | None = None  # the (sent_at, id) the next batch starts after
     deleted: int = 0
     done: bool = False
+    trash: TrashBatch | None = None  # where the messages go (None: deleted, as DeleteQueue's)
+    audit_id: int | None = None  # the PurgeQueue entry, told the count once done
+
+    @property
+    def batch(self):
+        return self.trash.batch if self.trash else None
 
     def step(self, seconds=PURGE_STEP_SECONDS):
-        """Delete batches (each its own statement) for about `seconds`; return whether done."""
+        """Delete (or move to the trash) batches, each its own statement or transaction, for
+        about `seconds`; return whether done."""
         deadline = time.monotonic() + seconds
         while not self.done:
-            count, self.after = message_sql.delete_batch(
-                self.queue_id, self.after, max_id=self.horizon
-            )
+            if self.trash is not None:
+                count, self.after = trash.move_oldest(
+                    self.queue_id, self.trash, self.after, max_id=self.horizon
+                )
+            else:
+                count, self.after = message_sql.delete_batch(
+                    self.queue_id, self.after, max_id=self.horizon
+                )
             self.deleted += count
             self.done = self.after is None
+            if self.done:
+                self.finish()
             if time.monotonic() > deadline:
                 break
         return self.done
+
+    def finish(self):
+        """Say in the purge's audit entry how many messages it took."""
+        if self.audit_id is not None:
+            audit_log.add_details(self.audit_id, messages=self.deleted)
 
 
 def delete_messages_in_batches(queue_id, *, sent_before=None, max_id=None, deadline=None):

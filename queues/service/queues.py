@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from audit import log as audit_log
 from aws_protocol import quotas
 from queues import message_sql, notifier, queue_attributes
 from queues.errors import (
@@ -124,6 +125,7 @@ def create_queue(name, attributes=None, tags=None):
                 settings.ROOST_MAX_QUEUES,
                 OverLimit(f"You have reached the limit of {settings.ROOST_MAX_QUEUES} queues."),
             )
+            audit_log.record("CreateQueue", "queue", name, attributes=attributes, tags=tags)
     except IntegrityError:
         # Another request created it between our check and insert: same answer as above.
         return create_queue(name, attributes, tags)
@@ -159,6 +161,7 @@ def delete_queue(queue):
                 DeletedQueueName.objects.update_or_create(
                     name=queue.name, defaults={"deleted_at": now}
                 )
+                audit_log.record("DeleteQueue", "queue", queue.name)
             break
         except IntegrityError:
             # A message or move task committed between the delete's collection of the rows that
@@ -280,6 +283,7 @@ def set_queue_attributes(queue, attributes):
             if "redrive_policy" in values:
                 changed |= {"dead_letter_queue", "max_receive_count"}
             queue.save(update_fields=sorted(changed))
+            audit_log.record("SetQueueAttributes", "queue", queue.name, attributes=attributes)
     except IntegrityError:
         # The dead-letter queue was deleted after it was read (PostgreSQL checks the foreign key
         # at commit): asked again, it is missing and the answer says so.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Max, Q
 
+from audit import log as audit_log
 from queues import activity, cross_process, notifier
 from queues.errors import (
     InvalidParameterValue,
@@ -98,6 +99,14 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
         )
         task.task_handle = _task_handle(task)
         task.save(update_fields=["task_handle"])
+        audit_log.record(
+            "StartMessageMoveTask",
+            "queue",
+            source.name,
+            destination=destination.name if destination is not None else None,
+            max_messages_per_second=max_per_second,
+            task_handle=task.task_handle,
+        )
         from queues.tasks import run_message_move_task
 
         transaction.on_commit(lambda: run_message_move_task.delay(task.pk))
@@ -142,11 +151,15 @@ def cancel_message_move_task(task_handle):
     task = MessageMoveTask.objects.filter(task_handle=task_handle).first()
     if task is None:
         raise ResourceNotFoundException("Task does not exist.")
-    updated = MessageMoveTask.objects.filter(
-        pk=task.pk, status=MessageMoveTask.Status.RUNNING
-    ).update(status=MessageMoveTask.Status.CANCELLING)
-    if not updated:
-        raise UnsupportedOperation("Only active tasks can be cancelled.")
+    with transaction.atomic():
+        updated = MessageMoveTask.objects.filter(
+            pk=task.pk, status=MessageMoveTask.Status.RUNNING
+        ).update(status=MessageMoveTask.Status.CANCELLING)
+        if not updated:
+            raise UnsupportedOperation("Only active tasks can be cancelled.")
+        audit_log.record(
+            "CancelMessageMoveTask", "queue", task.source_queue.name, task_handle=task_handle
+        )
     task.refresh_from_db()
     return task
 

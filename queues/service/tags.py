@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from audit import log as audit_log
 from queues.errors import InvalidParameterValue, MissingParameter, QueueDoesNotExist
 from queues.models import Queue
 from queues.service.lookup import _locked_queue, queue_cache
@@ -26,6 +27,7 @@ def tag_queue(queue, tags):
         _validate_tags(merged)
         queue.tags = merged
         queue.save(update_fields=["tags", "modified_at"])
+        audit_log.record("TagQueue", "queue", queue.name, tags=tags)
     queue_cache.forget(queue.name)
 
 
@@ -36,6 +38,7 @@ def untag_queue(queue, keys):
         queue = _locked_queue(queue)
         queue.tags = {key: value for key, value in queue.tags.items() if key not in set(keys)}
         queue.save(update_fields=["tags", "modified_at"])
+        audit_log.record("UntagQueue", "queue", queue.name, tag_keys=list(keys))
     queue_cache.forget(queue.name)
 
 
