@@ -117,6 +117,9 @@ class PublishedMessage(models.Model):
     # FIFO topics: the topic's sequence; the de-duplication window keys on the id above.
     sequence_number = models.CharField(max_length=40, blank=True, default="")
     published_at = models.BigIntegerField()
+    # Who published (the access key id; empty for a console user or the system): queue
+    # deliveries made later, by a worker, name them in the message's lineage.
+    publisher_key_id = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         indexes = [
