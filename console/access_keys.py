@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import log as audit_log
 from aws_protocol import authorization, iam_policy
 from console.errors import AccessKeyAlreadyExists, AccessKeyValidationError, NoSuchAccessKey
 from console.models import AccessKey
@@ -83,6 +84,14 @@ def create_access_key(name="", access_key_id=None, secret=None, user=None, polic
                 user=user,
                 policy=policy,
             )
+            audit_log.record(
+                "CreateAccessKey",
+                "access-key",
+                access_key_id,
+                name=name,
+                user=user.get_username() if user is not None else "",
+                policy=policy,
+            )
     except IntegrityError:
         # Another process created the same id between our check and our insert.
         raise AccessKeyAlreadyExists(
@@ -96,7 +105,9 @@ def rename_access_key(key, name):
     """Change the key's descriptive name."""
     _check_name(name)
     key.name = name
-    key.save(update_fields=["name"])
+    with transaction.atomic():
+        key.save(update_fields=["name"])
+        audit_log.record("RenameAccessKey", "access-key", key.access_key_id, name=name)
 
 
 def set_policy(key, policy):
@@ -106,7 +117,14 @@ def set_policy(key, policy):
     valid. Takes effect here at once and in other processes within CACHE_TTL.
     """
     key.policy = _checked_policy(policy)
-    key.save(update_fields=["policy"])
+    with transaction.atomic():
+        key.save(update_fields=["policy"])
+        if key.policy:
+            audit_log.record(
+                "PutAccessKeyPolicy", "access-key", key.access_key_id, policy=key.policy
+            )
+        else:
+            audit_log.record("DeleteAccessKeyPolicy", "access-key", key.access_key_id)
     _forget(key.access_key_id)
 
 
@@ -139,21 +157,27 @@ def _log_broken_policy(access_key_id, message):
 def disable_access_key(key):
     """Stop the key from authenticating: here at once, in other processes within CACHE_TTL."""
     key.is_active = False
-    key.save(update_fields=["is_active"])
+    with transaction.atomic():
+        key.save(update_fields=["is_active"])
+        audit_log.record("UpdateAccessKey", "access-key", key.access_key_id, status="Inactive")
     _forget(key.access_key_id)
 
 
 def enable_access_key(key):
     """Let a disabled key authenticate again."""
     key.is_active = True
-    key.save(update_fields=["is_active"])
+    with transaction.atomic():
+        key.save(update_fields=["is_active"])
+        audit_log.record("UpdateAccessKey", "access-key", key.access_key_id, status="Active")
     _forget(key.access_key_id)
 
 
 def delete_access_key(key):
     """Delete the key for good; requests signed with it are refused from then on."""
     access_key_id = key.access_key_id
-    key.delete()
+    with transaction.atomic():
+        key.delete()
+        audit_log.record("DeleteAccessKey", "access-key", access_key_id)
     _forget(access_key_id)
 
 

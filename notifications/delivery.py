@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.db.models import F, Subquery
 
+from audit import log as audit_log
 from aws_protocol.errors import RoostError
 from notifications import (
     delivery_policy,
@@ -486,6 +487,14 @@ def replay(delivery, requested_by=""):
                 created_at=now,
                 replay_of=locked,
                 replayed_by=requested_by[:150],
+            )
+            audit_log.record(
+                "ReplayDelivery",
+                "subscription",
+                locked.subscription.arn,
+                topic=locked.subscription.topic.name,
+                delivery=locked.pk,
+                replay=replayed.pk,
             )
     if replayed.protocol == "sqs":
         transaction.on_commit(dispatch.queue_deliveries)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import log as audit_log
 from notifications import delivery, dispatch
 from notifications.errors import AuthorizationError, InvalidParameter, NotFound, Throttling
 from notifications.models import ConfirmationAttempt, RemovedSubscription, Subscription, Topic
@@ -129,6 +130,13 @@ def confirm_subscription(topic_arn, token, authenticated=True, authenticate_on_u
             }
             fields.append("extra_attributes")
         subscription.save(update_fields=fields)
+        audit_log.record(
+            "ConfirmSubscription",
+            "subscription",
+            subscription.arn,
+            topic=topic.name,
+            authenticated=authenticated,
+        )
     topic_cache.forget(topic.name)
     return subscription
 
@@ -153,6 +161,7 @@ def unsubscribe(subscription):
         )
         if removed is not None:
             removed.delete()
+            audit_log.record("Unsubscribe", "subscription", removed.arn, topic=removed.topic.name)
             if removed.protocol in ("http", "https") and removed.is_confirmed:
                 _keep_removed(removed)
     topic_cache.forget(subscription.topic.name)

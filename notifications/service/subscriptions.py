@@ -9,6 +9,7 @@ import uuid
 
 from django.db import IntegrityError, transaction
 
+from audit import log as audit_log
 from aws_protocol import json_input
 from notifications import delivery_policy
 from notifications.errors import InvalidParameter, NotFound
@@ -172,6 +173,15 @@ def subscribe(topic, protocol, endpoint, attributes=None, return_subscription_ar
                 subscription.save(update_fields=["confirmed_at"])
             else:
                 _send_confirmation(subscription)
+            audit_log.record(
+                "Subscribe",
+                "subscription",
+                subscription.arn,
+                topic=topic.name,
+                protocol=protocol,
+                endpoint=endpoint,
+                attributes=attributes,
+            )
     except IntegrityError:
         # A concurrent Subscribe of the same endpoint won the unique constraint (or the topic
         # was deleted meanwhile): answer as if this call had come second.
@@ -296,6 +306,7 @@ def set_subscription_attributes(subscription, attributes):
         # The final scope and policy must fit each other, whichever was set.
         parse_filter_policy(subscription.filter_policy, subscription.filter_policy_scope)
         subscription.save(update_fields=_SUBSCRIPTION_SETTINGS_FIELDS)
+        _log_attributes(subscription, attributes)
     topic_cache.forget(subscription.topic.name)
     return subscription
 
@@ -311,10 +322,21 @@ _SUBSCRIPTION_SETTINGS_FIELDS = [
 ]
 
 
+def _log_attributes(subscription, attributes):
+    audit_log.record(
+        "SetSubscriptionAttributes",
+        "subscription",
+        subscription.arn,
+        topic=subscription.topic.name,
+        attributes=attributes,
+    )
+
+
 def set_subscription_attribute(subscription, name, value):
     with transaction.atomic():
         subscription = _locked_subscription(subscription)
         _apply_subscription_attribute(subscription, name, value, subscribing=False)
         subscription.save(update_fields=_SUBSCRIPTION_SETTINGS_FIELDS)
+        _log_attributes(subscription, {name: value})
     topic_cache.forget(subscription.topic.name)
     return subscription

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from audit import log as audit_log
 from notifications.errors import InvalidParameter, NotFound, ResourceNotFound
 from notifications.service.lookups import get_topic, topic_cache
 from notifications.service.topics import _locked_topic, _validate_tags
@@ -22,6 +23,7 @@ def tag_resource(arn, tags):
         topic = _locked_topic(topic, missing=ResourceNotFound())
         topic.tags = _validate_tags(tags, topic.tags)
         topic.save(update_fields=["tags"])
+        audit_log.record("TagResource", "topic", topic.name, tags=tags)
     topic_cache.forget(topic.name)
 
 
@@ -31,6 +33,7 @@ def untag_resource(arn, keys):
         topic = _locked_topic(topic, missing=ResourceNotFound())
         topic.tags = {key: value for key, value in topic.tags.items() if key not in set(keys)}
         topic.save(update_fields=["tags"])
+        audit_log.record("UntagResource", "topic", topic.name, tag_keys=list(keys))
     topic_cache.forget(topic.name)
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from audit import log as audit_log
 from aws_protocol import json_input, quotas
 from notifications import delivery_policy
 from notifications.errors import InvalidParameter, NotFound, TagLimitExceeded, TopicLimitExceeded
@@ -151,6 +152,7 @@ def create_topic(name, attributes=None, tags=None):
     try:
         with transaction.atomic():
             quotas.insert_within_cap(topic, settings.ROOST_MAX_TOPICS, TopicLimitExceeded())
+            audit_log.record("CreateTopic", "topic", name, attributes=attributes, tags=tags or {})
     except IntegrityError:
         # Another request created it since the check above: answer as if it had been first.
         existing = Topic.objects.filter(name=name).first()
@@ -187,6 +189,7 @@ def delete_topic(topic):
         # between the delete's collection of dependent rows and its DELETE, which then failed.
         list(Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk"))
         Topic.objects.filter(pk=topic.pk).delete()
+        audit_log.record("DeleteTopic", "topic", topic.name)
     topic_cache.forget(topic.name)
 
 
@@ -288,6 +291,12 @@ def update_topic(topic, attributes=None, tags=None, remove_tags=None):
             topic.tags = {key: value for key, value in topic.tags.items() if key not in remove_tags}
         # Not subscriptions_deleted: Unsubscribe counts it up with F() while this runs.
         topic.save(update_fields=_TOPIC_SETTINGS_FIELDS)
+        if attributes:
+            audit_log.record("SetTopicAttributes", "topic", topic.name, attributes=attributes)
+        if tags:
+            audit_log.record("TagResource", "topic", topic.name, tags=tags)
+        if remove_tags:
+            audit_log.record("UntagResource", "topic", topic.name, tag_keys=list(remove_tags))
     topic_cache.forget(topic.name)
     return topic
 
