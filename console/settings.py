@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    "prune-trash": {
+        "task": "queues.tasks.prune_trash",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "sample-queue-depths": {
         "task": "queues.tasks.sample_queue_depths",
         "schedule": 60.0,

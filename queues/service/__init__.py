@@ -20,9 +20,10 @@ live in its modules, by job:
 - selective_redrive: redriving a dead-letter queue's messages chosen by filters or by hand,
   planned first (a dry run), moved by a message move task, with edited bodies if wanted.
 - housekeeping: PurgeQueue in steps, emptying a queue before its deletion, the retention sweep.
+- trash: where purges and console deletes put messages, restoring them (Undo), emptying it.
 
-Each module imports only lower ones: lookup < sending, tags < housekeeping, receiving, redrive <
-queues, chosen_messages, selective_redrive.
+Each module imports only lower ones: lookup < sending, tags < trash < housekeeping, receiving,
+redrive < queues, chosen_messages, selective_redrive.
 """
 
 # Errors some callers take from here (queues.service used to import them itself).
@@ -108,6 +109,7 @@ from queues.service.tags import (
     tag_queue,
     untag_queue,
 )
+from queues.service.trash import prune_trash, recent_batches, restore
 
 __all__ = [
     "BATCH_ENTRY_ID",
@@ -153,6 +155,7 @@ __all__ = [
     "long_poll_seconds",
     "move_messages_step",
     "newest_message_id",
+    "prune_trash",
     "plan_redrive",
     "purge_queue",
     "queue_cache",
@@ -161,7 +164,9 @@ __all__ = [
     "queue_name_from_arn",
     "queue_name_from_url",
     "receive_messages",
+    "recent_batches",
     "redrive_messages",
+    "restore",
     "retention_cutoff",
     "send_message",
     "send_messages",
