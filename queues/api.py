@@ -17,8 +17,17 @@ from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
 from aws_protocol import authorization
-from queues import long_poll, peek, queue_attributes, schemas, service
-from queues.errors import InvalidParameterValue
+from queues import (
+    consumer_health,
+    history,
+    lineage,
+    long_poll,
+    peek,
+    queue_attributes,
+    schemas,
+    service,
+)
+from queues.errors import InvalidParameterValue, ResourceNotFoundException
 from queues.models import Queue
 from queues.wire import permissions as sqs_permissions
 
@@ -437,6 +446,49 @@ def change_visibility(
     return Status(204, None)
 
 
+# Lineage and consumers
+
+
+@router.get(
+    "/queues/{name}/messages/{message_id}/events",
+    response={200: schemas.MessageTimeline, **ERRORS},
+    tags=MESSAGES,
+)
+def message_events(request, name: schemas.PathText, message_id: schemas.PathText):
+    """A message's life, oldest first: published, sent, each receive, visibility changes, moves
+    to and from a dead-letter queue, and its end (deleted, expired, purged).
+
+    Needs sqs:ReceiveMessage on the queue, as reading its messages does; events from other queues
+    the message went through are shown only where the caller may do the same.
+    """
+    queue = _queue(request, name, "sqs:ReceiveMessage")
+    events = [
+        event
+        for event in lineage.timeline(message_id)
+        if event["queue"] == queue.name
+        or (event["queue"] and _may_read(request, Queue(name=event["queue"]).arn))
+    ]
+    if not events:
+        raise ResourceNotFoundException(f"No events for message {message_id} in {queue.name}.")
+    return {"message_id": message_id, "queue": queue.name, "events": events}
+
+
+def _may_read(request, arn):
+    return authorization.decide(request.auth, "sqs:ReceiveMessage", arn).allowed
+
+
+@router.get(
+    "/queues/{name}/consumers", response={200: schemas.ConsumerHealth, **ERRORS}, tags=QUEUES
+)
+def queue_consumers(request, name: schemas.PathText):
+    """Who consumed the queue in the last five minutes (per access key: received, deleted,
+    receive-to-delete latency), messages received many times, and blocked FIFO groups.
+
+    Needs sqs:GetQueueAttributes, as reading its other figures does.
+    """
+    return consumer_health.consumer_health(_queue(request, name, "sqs:GetQueueAttributes"))
+
+
 # Redrive
 
 
@@ -460,6 +512,68 @@ def start_move_task(request, name: schemas.PathText, payload: schemas.StartMoveT
     return Status(201, _move_task(task))
 
 
+def _redrive_queues(request, name, payload):
+    """The dead-letter queue and destination of a selective redrive, once the caller may start a
+    message move task between them (the selection may only narrow what that allows)."""
+    params = {"SourceArn": Queue(name=name).arn}
+    if payload.destination:
+        params["DestinationArn"] = Queue(name=payload.destination).arn
+    _allow_operation(request, "StartMessageMoveTask", params)
+    dlq = service.get_queue(name)
+    destination = service.get_queue(payload.destination) if payload.destination else None
+    return dlq, destination
+
+
+def _plan(plan):
+    return {
+        "matched": plan.matched,
+        "movable": plan.movable,
+        "scanned": plan.scanned,
+        "scan_limit": service.selective_redrive.SCAN_LIMIT,
+        "truncated": plan.truncated,
+        "destinations": plan.destinations,
+        "groups": plan.groups,
+        "group_count": plan.group_count,
+        "unmovable": plan.unmovable,
+        "unmovable_count": plan.unmovable_count,
+        "sample": plan.sample,
+    }
+
+
+@router.post(
+    "/queues/{name}/redrive/plan", response={200: schemas.RedrivePlan, **ERRORS}, tags=REDRIVE
+)
+def plan_redrive(request, name: schemas.PathText, payload: schemas.RedrivePlanRequest):
+    """Preview redriving the selected messages of a dead-letter queue; nothing changes.
+
+    Counts per destination queue, FIFO groups, messages that cannot move and why, and a sample.
+    Needs what starting a move task between the queues needs.
+    """
+    dlq, destination = _redrive_queues(request, name, payload)
+    selection = payload.selection.model_dump(exclude_none=True)
+    return _plan(service.plan_redrive(dlq, selection, destination, payload.edits))
+
+
+@router.post(
+    "/queues/{name}/redrive", response={201: schemas.RedriveStarted, **ERRORS}, tags=REDRIVE
+)
+def start_redrive(request, name: schemas.PathText, payload: schemas.StartRedrive):
+    """Redrive the selected messages (with `edits` applied) as a message move task.
+
+    Follow it with the move-task endpoints: it is listed with the queue's tasks and cancelled
+    like any other. Needs what starting a move task between the queues needs.
+    """
+    dlq, destination = _redrive_queues(request, name, payload)
+    task, plan = service.start_selective_redrive(
+        dlq,
+        payload.selection.model_dump(exclude_none=True),
+        destination,
+        payload.edits,
+        payload.max_messages_per_second,
+    )
+    return Status(201, {"task": _move_task(task), "plan": _plan(plan)})
+
+
 @router.get(
     "/queues/{name}/move-tasks", response={200: schemas.MoveTaskList, **ERRORS}, tags=REDRIVE
 )
@@ -480,3 +594,22 @@ def cancel_move_task(request, task_handle: schemas.PathText):
     """
     _allow_operation(request, "CancelMessageMoveTask", {"TaskHandle": task_handle})
     return _move_task(service.cancel_message_move_task(task_handle))
+
+
+# History
+
+
+@router.get("/queues/{name}/history", response={200: schemas.History, **ERRORS}, tags=QUEUES)
+def queue_history(
+    request,
+    name: schemas.PathText,
+    range: str = Query(
+        history.DEFAULT_RANGE,
+        pattern=schemas.HISTORY_RANGE,
+        description="1h, 6h or 24h (a point a minute), 7d or 30d (a point an hour).",
+    ),
+):
+    """The queue's series over a range: counts per minute or hour, depths and the oldest
+    message's age as sampled (docs/history.md). Needs sqs:GetQueueAttributes."""
+    queue = _queue(request, name, "sqs:GetQueueAttributes")
+    return history.series(history.QUEUES, queue.pk, range).as_json()

@@ -337,6 +337,65 @@ class PeekPage(Schema):
     next_cursor: str | None
 
 
+# Lineage and consumers
+
+
+class MessageEvent(Schema):
+    """One step of a message's life; the fields beyond these depend on `type` (docs/lineage.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        description="published, sent, received, visibility_changed, dead_lettered, redriven, "
+        "deleted, expired, purged or restored."
+    )
+    at: str = Field(description="When, in ISO 8601 UTC.")
+    at_ms: int = Field(description="When, in milliseconds since the epoch.")
+    key_id: str = Field(description="The access key that acted (empty: the system or a user).")
+    queue: str = Field(description="The queue the message was in (or moved into).")
+
+
+class MessageTimeline(Schema):
+    message_id: str
+    queue: str
+    events: list[MessageEvent]
+
+
+class ConsumerKey(Schema):
+    key_id: str
+    received: int
+    deleted: int
+    latency_p50_ms: int | None
+    latency_p90_ms: int | None
+    last_received_at: str | None
+
+
+class PoisonCandidate(Schema):
+    message_id: str
+    receive_count: int
+    sent_at: int
+    state: str
+
+
+class BlockedGroup(Schema):
+    group_id: str
+    message_id: str
+    since: str | None
+    blocked_seconds: int | None
+
+
+class ConsumerHealth(Schema):
+    queue: str
+    window_seconds: int
+    events_sampled: int
+    sample_capped: bool
+    lineage_enabled: bool
+    consumers: list[ConsumerKey]
+    poison_threshold: int
+    poison_candidates: list[PoisonCandidate]
+    blocked_groups: list[BlockedGroup] | None
+
+
 # Redrive (message move tasks)
 
 
@@ -362,3 +421,108 @@ class MoveTask(Schema):
 
 class MoveTaskList(Schema):
     tasks: list[MoveTask]
+
+
+# Selective redrive
+
+
+class RedriveSelection(Strict):
+    """Which of a dead-letter queue's messages to redrive: every filter given must hold."""
+
+    body_contains: str | None = Field(None, description="Text the body holds (case-sensitive).")
+    json_path: str | None = Field(
+        None,
+        description='A JSON path test on the body: `$.order.status == "failed"`, '
+        '`$.items[0].sku contains "AB"`, or a bare path (something is there).',
+    )
+    attribute: str | None = Field(
+        None, description="A message attribute's name, or name=value to match its value."
+    )
+    min_receive_count: integer(0, 1_000_000) | None = None
+    max_receive_count: integer(0, 1_000_000) | None = None
+    older_than_seconds: integer(0, 100_000_000) | None = None
+    newer_than_seconds: integer(0, 100_000_000) | None = None
+    source_queue: QueueName | None = Field(
+        None, description="Only messages dead-lettered from this queue."
+    )
+    group_id: str | None = Field(None, description="Only this FIFO message group.")
+    message_ids: list[str] | None = Field(
+        None, max_length=1000, description="Only these messages (MessageIds), chosen by hand."
+    )
+
+
+class RedrivePlanRequest(Strict):
+    selection: RedriveSelection = Field(default_factory=RedriveSelection)
+    destination: QueueName | None = Field(
+        None, description="A queue name; default: each message's original source queue."
+    )
+    edits: dict[str, Annotated[str, Field(pattern=NON_EMPTY_TEXT)]] | None = Field(
+        None, description="New bodies for some selected messages: {MessageId: body}."
+    )
+
+
+class StartRedrive(RedrivePlanRequest):
+    max_messages_per_second: integer(1, MAX_MOVE_RATE) | None = None
+
+
+class RedriveDestination(Schema):
+    queue: str
+    fifo: bool
+    count: int
+
+
+class RedriveGroup(Schema):
+    group_id: str
+    destination: str
+    count: int
+
+
+class UnmovableMessage(Schema):
+    message_id: str
+    reason: str
+
+
+class RedriveSample(Schema):
+    message_id: str
+    body: str
+    body_truncated: bool
+    group_id: str | None
+    source_queue: str | None
+    receive_count: int
+    sent_at: int
+    destination: str | None
+    edited: bool
+    unmovable_reason: str | None
+
+
+class RedrivePlan(Schema):
+    """A dry run: nothing has changed. At most `scan_limit` messages are read per plan."""
+
+    matched: int
+    movable: int
+    scanned: int
+    scan_limit: int
+    truncated: bool
+    destinations: list[RedriveDestination]
+    groups: list[RedriveGroup]
+    group_count: int
+    unmovable: list[UnmovableMessage]
+    unmovable_count: int
+    sample: list[RedriveSample]
+
+
+class RedriveStarted(Schema):
+    task: MoveTask
+    plan: RedrivePlan
+
+
+HISTORY_RANGE = r"^(1h|6h|24h|7d|30d)$"
+
+
+class History(Schema):
+    range: str = Field(description="The range asked for: 1h, 6h, 24h, 7d or 30d.")
+    resolution: str = Field(description="1m (a point a minute) or 1h (a point an hour).")
+    series: dict[str, list[tuple[str, int | None]]] = Field(
+        description="{name: [[ISO 8601 start of the minute or hour, value], ...]}, oldest first. "
+        "Counts are 0 where nothing happened; sampled values are null where no sample was taken."
+    )
