@@ -17,17 +17,8 @@ from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
 from aws_protocol import authorization
-from queues import (
-    consumer_health,
-    history,
-    lineage,
-    long_poll,
-    peek,
-    queue_attributes,
-    schemas,
-    service,
-)
-from queues.errors import InvalidParameterValue, ResourceNotFoundException
+from queues import long_poll, peek, queue_attributes, schemas, service
+from queues.errors import InvalidParameterValue
 from queues.models import Queue
 from queues.wire import permissions as sqs_permissions
 
@@ -446,49 +437,6 @@ def change_visibility(
     return Status(204, None)
 
 
-# Lineage and consumers
-
-
-@router.get(
-    "/queues/{name}/messages/{message_id}/events",
-    response={200: schemas.MessageTimeline, **ERRORS},
-    tags=MESSAGES,
-)
-def message_events(request, name: schemas.PathText, message_id: schemas.PathText):
-    """A message's life, oldest first: published, sent, each receive, visibility changes, moves
-    to and from a dead-letter queue, and its end (deleted, expired, purged).
-
-    Needs sqs:ReceiveMessage on the queue, as reading its messages does; events from other queues
-    the message went through are shown only where the caller may do the same.
-    """
-    queue = _queue(request, name, "sqs:ReceiveMessage")
-    events = [
-        event
-        for event in lineage.timeline(message_id)
-        if event["queue"] == queue.name
-        or (event["queue"] and _may_read(request, Queue(name=event["queue"]).arn))
-    ]
-    if not events:
-        raise ResourceNotFoundException(f"No events for message {message_id} in {queue.name}.")
-    return {"message_id": message_id, "queue": queue.name, "events": events}
-
-
-def _may_read(request, arn):
-    return authorization.decide(request.auth, "sqs:ReceiveMessage", arn).allowed
-
-
-@router.get(
-    "/queues/{name}/consumers", response={200: schemas.ConsumerHealth, **ERRORS}, tags=QUEUES
-)
-def queue_consumers(request, name: schemas.PathText):
-    """Who consumed the queue in the last five minutes (per access key: received, deleted,
-    receive-to-delete latency), messages received many times, and blocked FIFO groups.
-
-    Needs sqs:GetQueueAttributes, as reading its other figures does.
-    """
-    return consumer_health.consumer_health(_queue(request, name, "sqs:GetQueueAttributes"))
-
-
 # Redrive
 
 
@@ -594,22 +542,3 @@ def cancel_move_task(request, task_handle: schemas.PathText):
     """
     _allow_operation(request, "CancelMessageMoveTask", {"TaskHandle": task_handle})
     return _move_task(service.cancel_message_move_task(task_handle))
-
-
-# History
-
-
-@router.get("/queues/{name}/history", response={200: schemas.History, **ERRORS}, tags=QUEUES)
-def queue_history(
-    request,
-    name: schemas.PathText,
-    range: str = Query(
-        history.DEFAULT_RANGE,
-        pattern=schemas.HISTORY_RANGE,
-        description="1h, 6h or 24h (a point a minute), 7d or 30d (a point an hour).",
-    ),
-):
-    """The queue's series over a range: counts per minute or hour, depths and the oldest
-    message's age as sampled (docs/history.md). Needs sqs:GetQueueAttributes."""
-    queue = _queue(request, name, "sqs:GetQueueAttributes")
-    return history.series(history.QUEUES, queue.pk, range).as_json()

@@ -337,65 +337,6 @@ class PeekPage(Schema):
     next_cursor: str | None
 
 
-# Lineage and consumers
-
-
-class MessageEvent(Schema):
-    """One step of a message's life; the fields beyond these depend on `type` (docs/lineage.md)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(
-        description="published, sent, received, visibility_changed, dead_lettered, redriven, "
-        "deleted, expired, purged or restored."
-    )
-    at: str = Field(description="When, in ISO 8601 UTC.")
-    at_ms: int = Field(description="When, in milliseconds since the epoch.")
-    key_id: str = Field(description="The access key that acted (empty: the system or a user).")
-    queue: str = Field(description="The queue the message was in (or moved into).")
-
-
-class MessageTimeline(Schema):
-    message_id: str
-    queue: str
-    events: list[MessageEvent]
-
-
-class ConsumerKey(Schema):
-    key_id: str
-    received: int
-    deleted: int
-    latency_p50_ms: int | None
-    latency_p90_ms: int | None
-    last_received_at: str | None
-
-
-class PoisonCandidate(Schema):
-    message_id: str
-    receive_count: int
-    sent_at: int
-    state: str
-
-
-class BlockedGroup(Schema):
-    group_id: str
-    message_id: str
-    since: str | None
-    blocked_seconds: int | None
-
-
-class ConsumerHealth(Schema):
-    queue: str
-    window_seconds: int
-    events_sampled: int
-    sample_capped: bool
-    lineage_enabled: bool
-    consumers: list[ConsumerKey]
-    poison_threshold: int
-    poison_candidates: list[PoisonCandidate]
-    blocked_groups: list[BlockedGroup] | None
-
-
 # Redrive (message move tasks)
 
 
@@ -514,15 +455,3 @@ class RedrivePlan(Schema):
 class RedriveStarted(Schema):
     task: MoveTask
     plan: RedrivePlan
-
-
-HISTORY_RANGE = r"^(1h|6h|24h|7d|30d)$"
-
-
-class History(Schema):
-    range: str = Field(description="The range asked for: 1h, 6h, 24h, 7d or 30d.")
-    resolution: str = Field(description="1m (a point a minute) or 1h (a point an hour).")
-    series: dict[str, list[tuple[str, int | None]]] = Field(
-        description="{name: [[ISO 8601 start of the minute or hour, value], ...]}, oldest first. "
-        "Counts are 0 where nothing happened; sampled values are null where no sample was taken."
-    )
