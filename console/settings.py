@@ -231,6 +231,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    "evaluate-alarms": {
+        "task": "notifications.tasks.evaluate_alarms",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "sweep-deliveries": {
         "task": "notifications.tasks.sweep_deliveries",
         "schedule": 10.0,

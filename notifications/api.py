@@ -18,10 +18,13 @@ import json
 from ninja import Query, Router, Status
 
 from aws_protocol import authorization
-from notifications import delivery, schemas, service
+from notifications import activity, delivery, schemas, service
 from notifications.errors import InvalidParameter, NotFound
 from notifications.models import Delivery, Topic
-from queues.schemas import TEXT, Error, PathText
+from queues import history
+from queues import service as queue_service
+from queues.models import Queue
+from queues.schemas import HISTORY_RANGE, TEXT, Error, History, PathText
 
 router = Router()
 
@@ -29,6 +32,7 @@ TOPICS = ["topics"]
 SUBSCRIPTIONS = ["subscriptions"]
 PUBLISH = ["publish"]
 DELIVERIES = ["deliveries"]
+ALARMS = ["alarms"]
 ERRORS = {frozenset({400, 401, 403, 404}): Error}
 # What `?status=` means: "failed" is every delivery whose retries are over.
 DELIVERY_STATUSES = {
@@ -493,3 +497,84 @@ def replay_delivery(request, subscription_id: PathText, delivery_id: int):
     found = _delivery(subscription, delivery_id)
     replayed = delivery.replay(found, _requested_by(request))
     return _delivery_out(replayed)
+
+
+# History and alarms
+
+
+@router.get("/topics/{name}/history", response={200: History, **ERRORS}, tags=TOPICS)
+def topic_history(
+    request,
+    name: PathText,
+    range: str = Query(
+        history.DEFAULT_RANGE,
+        pattern=HISTORY_RANGE,
+        description="1h, 6h or 24h (a point a minute), 7d or 30d (a point an hour).",
+    ),
+):
+    """The topic's series over a range: messages published, deliveries delivered, failed and
+    filtered out, per minute or hour (docs/history.md). Needs sns:GetTopicAttributes."""
+    topic = _topic(request, name, "sns:GetTopicAttributes")
+    return history.series(activity.TOPICS, topic.pk, range).as_json()
+
+
+def _alarm_queue(request, name, action):
+    """The queue named `name`, once the caller may do `action` on it."""
+    _allow(request, Queue(name=name).arn, action)
+    return queue_service.get_queue(name)
+
+
+def _alarm_out(alarm):
+    return {
+        "name": alarm.name,
+        "queue": alarm.queue.name,
+        "kind": alarm.kind,
+        "threshold": alarm.threshold,
+        "minutes": alarm.minutes,
+        "topic": alarm.topic.name,
+        "topic_arn": alarm.topic.arn,
+        "state": alarm.state,
+        "state_changed_at": alarm.state_changed_at.isoformat(),
+        "reason": alarm.reason,
+    }
+
+
+@router.get("/queues/{name}/alarms", response={200: schemas.AlarmList, **ERRORS}, tags=ALARMS)
+def list_alarms(request, name: PathText):
+    """The queue's alarms with their state. Needs sqs:GetQueueAttributes on the queue."""
+    queue = _alarm_queue(request, name, "sqs:GetQueueAttributes")
+    return {"alarms": [_alarm_out(alarm) for alarm in service.alarms_of(queue)]}
+
+
+@router.post("/queues/{name}/alarms", response={201: schemas.Alarm, **ERRORS}, tags=ALARMS)
+def create_alarm(request, name: PathText, payload: schemas.AlarmCreate):
+    """Create an alarm on the queue, publishing to a topic when its state changes.
+
+    Needs sqs:SetQueueAttributes on the queue and sns:Publish on the topic.
+    """
+    queue = _alarm_queue(request, name, "sqs:SetQueueAttributes")
+    topic = _topic(request, payload.topic, "sns:Publish")
+    alarm = service.create_alarm(
+        queue,
+        name=payload.name,
+        kind=payload.kind,
+        threshold=payload.threshold,
+        minutes=payload.minutes,
+        topic=topic,
+    )
+    return Status(201, _alarm_out(alarm))
+
+
+@router.get("/queues/{name}/alarms/{alarm}", response={200: schemas.Alarm, **ERRORS}, tags=ALARMS)
+def get_alarm(request, name: PathText, alarm: PathText):
+    """One of the queue's alarms. Needs sqs:GetQueueAttributes on the queue."""
+    queue = _alarm_queue(request, name, "sqs:GetQueueAttributes")
+    return _alarm_out(service.get_alarm(queue, alarm))
+
+
+@router.delete("/queues/{name}/alarms/{alarm}", response={204: None, **ERRORS}, tags=ALARMS)
+def delete_alarm(request, name: PathText, alarm: PathText):
+    """Delete one of the queue's alarms. Needs sqs:SetQueueAttributes on the queue."""
+    queue = _alarm_queue(request, name, "sqs:SetQueueAttributes")
+    service.delete_alarm(service.get_alarm(queue, alarm))
+    return Status(204, None)

@@ -308,3 +308,34 @@ class Delivery(Schema):
 class DeliveryPage(Schema):
     deliveries: list[Delivery]
     next_cursor: str | None
+
+
+# Alarms
+
+
+class AlarmCreate(Strict):
+    name: Text = Field(description="Unique among alarms: 1 to 255 printable ASCII characters.")
+    kind: Text = Field(description="depth, oldest_age or dlq_receives (docs/history.md).")
+    threshold: int = Field(
+        description="Visible messages (depth), seconds (oldest_age) or messages dead-lettered "
+        "(dlq_receives) above which the alarm fires."
+    )
+    minutes: int = Field(1, description="For how many one-minute samples (1 to 1440).")
+    topic: Text = Field(description="The name of the standard topic it publishes to.")
+
+
+class Alarm(Schema):
+    name: str
+    queue: str
+    kind: str
+    threshold: int
+    minutes: int
+    topic: str
+    topic_arn: str
+    state: str = Field(description="OK, ALARM or INSUFFICIENT_DATA.")
+    state_changed_at: str
+    reason: str
+
+
+class AlarmList(Schema):
+    alarms: list[Alarm]

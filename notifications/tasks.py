@@ -9,7 +9,7 @@ import time
 from celery import shared_task
 from celery.signals import worker_ready
 
-from notifications import delivery, dispatch
+from notifications import activity, delivery, dispatch, service
 
 # A prune works this long, then hands over, so it holds a worker slot for seconds at most.
 PRUNE_RUN_SECONDS = 5
@@ -82,6 +82,13 @@ def prune_deliveries(phase="deliveries", after=None):
     after = delivery.prune_messages(after, deadline)
     if after is not None:
         prune_deliveries.apply_async(("messages", after), countdown=1)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def evaluate_alarms():
+    """Evaluate every alarm once a minute; roll finished hours of topics up, prune old ones."""
+    service.evaluate_alarms()
+    activity.record_topic_history()
 
 
 @worker_ready.connect

@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
 from aws_protocol import authorization
-from queues import long_poll, peek, queue_attributes, schemas, service
+from queues import history, long_poll, peek, queue_attributes, schemas, service
 from queues.errors import InvalidParameterValue
 from queues.models import Queue
 from queues.wire import permissions as sqs_permissions
@@ -542,3 +542,22 @@ def cancel_move_task(request, task_handle: schemas.PathText):
     """
     _allow_operation(request, "CancelMessageMoveTask", {"TaskHandle": task_handle})
     return _move_task(service.cancel_message_move_task(task_handle))
+
+
+# History
+
+
+@router.get("/queues/{name}/history", response={200: schemas.History, **ERRORS}, tags=QUEUES)
+def queue_history(
+    request,
+    name: schemas.PathText,
+    range: str = Query(
+        history.DEFAULT_RANGE,
+        pattern=schemas.HISTORY_RANGE,
+        description="1h, 6h or 24h (a point a minute), 7d or 30d (a point an hour).",
+    ),
+):
+    """The queue's series over a range: counts per minute or hour, depths and the oldest
+    message's age as sampled (docs/history.md). Needs sqs:GetQueueAttributes."""
+    queue = _queue(request, name, "sqs:GetQueueAttributes")
+    return history.series(history.QUEUES, queue.pk, range).as_json()

@@ -6,8 +6,7 @@ import time
 from celery import shared_task
 from celery.signals import worker_ready
 
-from queues import activity, service
-from queues.models import Queue
+from queues import history, service
 
 logger = logging.getLogger("roost.move_tasks")
 
@@ -67,6 +66,5 @@ def prune_trash():
 
 @shared_task(acks_late=True, ignore_result=True)
 def sample_queue_depths():
-    """Record every queue's depth once a minute for the console's charts; prune old activity."""
-    activity.record_depths({queue.id: service.queue_depth(queue) for queue in Queue.objects.all()})
-    activity.prune()
+    """Record every queue's depth once a minute; roll finished hours up; prune old history."""
+    history.record_queue_history()

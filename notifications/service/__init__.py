@@ -20,8 +20,18 @@ the ones listed before it:
   dead-letter queue, Get/SetSubscriptionAttributes, ListSubscriptions(ByTopic).
 - publishing: Publish and PublishBatch (message validation, FIFO de-duplication, the outbox
   rows) and the console's filter-policy test.
+- alarms: alarms on queues (depth, oldest message's age, dead letters) and beat's evaluation,
+  publishing CloudWatch-shaped notifications.
 """
 
+from notifications.service.alarms import (
+    alarms_of,
+    create_alarm,
+    delete_alarm,
+    evaluate_alarms,
+    get_alarm,
+    queues_in_alarm,
+)
 from notifications.service.confirmation import (
     CONFIRMATION_TOKEN_TTL_MS,
     CONFIRMED_BY_ENDPOINT,
@@ -83,6 +93,12 @@ from notifications.service.topics import (
 )
 
 __all__ = [
+    "alarms_of",
+    "create_alarm",
+    "delete_alarm",
+    "evaluate_alarms",
+    "get_alarm",
+    "queues_in_alarm",
     # lookups
     "get_subscription",
     "get_subscription_by_uuid",
