@@ -104,17 +104,33 @@ def published_before(cutoff, after, limit):
         return cursor.fetchall()
 
 
+# Each topic's latest messages outlive the prune, for the filter-policy playground to match.
+KEEP_LATEST_PER_TOPIC = 100
+
+
 def delete_unowed_messages(message_ids, published_before):
     """Delete those of these messages published before a time that no delivery owes or records
-    any more; return how many."""
+    any more, and that are not among their topic's KEEP_LATEST_PER_TOPIC latest; return how many.
+
+    The latest are found by a walk down the (topic, published_at) index from the newest: the
+    KEEP_LATEST_PER_TOPIC-th's time is the bound (none while a topic has fewer, so all stay).
+    """
     message_ids = list(message_ids)
     if not message_ids:
         return 0
     placeholders = ", ".join(["%s"] * len(message_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {MESSAGES} WHERE id IN ({placeholders}) AND published_at < %s "
-            f"AND NOT EXISTS (SELECT 1 FROM {TABLE} d WHERE d.message_id = {MESSAGES}.id)",
-            [*message_ids, published_before],
+    sql = (
+        f"DELETE FROM {MESSAGES} WHERE id IN ({placeholders}) AND published_at < %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {TABLE} d WHERE d.message_id = {MESSAGES}.id)"
+    )
+    params = [*message_ids, published_before]
+    if KEEP_LATEST_PER_TOPIC:
+        sql += (
+            f" AND published_at < (SELECT k.published_at FROM {MESSAGES} k "
+            f"WHERE k.topic_id = {MESSAGES}.topic_id ORDER BY k.published_at DESC "
+            "LIMIT 1 OFFSET %s)"
         )
+        params.append(KEEP_LATEST_PER_TOPIC - 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.rowcount

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifications import delivery
+from notifications import delivery, delivery_sql
 from notifications.models import Delivery, DeliveryAttempt, PublishedMessage, Subscription, Topic
 from queues.models import now_ms
 from tests.query_plans import capture, full_scans
@@ -99,7 +99,14 @@ def test_the_delivery_sweep_is_served_by_indexes_and_hands_a_lost_delivery_out_o
     assert outbox["lost"].next_attempt_at >= now_ms() - 1000, "due now, for the attempt task"
 
 
-def test_the_prunes_are_served_by_indexes_and_forget_only_what_is_past_retention(outbox):
+@pytest.fixture
+def keep_one(monkeypatch):
+    """The prune keeps only each topic's newest message; the topic gets one, published now."""
+    monkeypatch.setattr(delivery_sql, "KEEP_LATEST_PER_TOPIC", 1)
+    return published(Topic.objects.get(), now_ms())
+
+
+def test_the_prunes_are_served_by_indexes_and_forget_only_what_is_past_retention(outbox, keep_one):
     with capture() as captured:
         assert delivery.prune_deliveries() is None
         assert delivery.prune_messages() is None
@@ -113,7 +120,7 @@ def test_the_prunes_are_served_by_indexes_and_forget_only_what_is_past_retention
     assert Delivery.objects.count() == 3
 
 
-def test_a_prune_stopped_at_its_deadline_goes_on_where_it_stopped(outbox, monkeypatch):
+def test_a_prune_stopped_at_its_deadline_goes_on_where_it_stopped(outbox, keep_one, monkeypatch):
     now = now_ms()
     topic = Topic.objects.get()
     messages = [published(topic, now - 2 * DAY_MS - n) for n in range(5)]
@@ -126,3 +133,16 @@ def test_a_prune_stopped_at_its_deadline_goes_on_where_it_stopped(outbox, monkey
     while after is not None:
         after = delivery.prune_messages(after, deadline=0)
     assert not PublishedMessage.objects.filter(pk__in=[m.pk for m in messages]).exists()
+
+
+def test_the_prune_keeps_each_topics_latest_messages(monkeypatch):
+    monkeypatch.setattr(delivery_sql, "KEEP_LATEST_PER_TOPIC", 3)
+    now = now_ms()
+    busy, quiet = Topic.objects.create(name="busy"), Topic.objects.create(name="quiet")
+    old = [published(busy, now - 2 * DAY_MS - n) for n in range(5)]
+    lone = published(quiet, now - 2 * DAY_MS)
+
+    delivery.prune_messages()
+
+    kept = set(PublishedMessage.objects.values_list("pk", flat=True))
+    assert kept == {old[0].pk, old[1].pk, old[2].pk, lone.pk}
