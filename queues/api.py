@@ -320,8 +320,53 @@ def delete_queue(request, name: schemas.PathText):
 
 @router.post("/queues/{name}/purge", response={200: schemas.PurgeResult, **ERRORS}, tags=QUEUES)
 def purge_queue(request, name: schemas.PathText):
-    """Delete every message in the queue (once a minute per queue, as in SQS)."""
-    return {"deleted": service.purge_queue(_queue(request, name, "sqs:PurgeQueue"))}
+    """Delete every message in the queue (once a minute per queue, as in SQS).
+
+    The messages go to the queue's trash for ROOST_TRASH_SECONDS: restore `trash_batch` to undo.
+    """
+    queue = _queue(request, name, "sqs:PurgeQueue")
+    batch = service.new_batch_id()
+    deleted = service.purge_queue(queue, batch)
+    return {"deleted": deleted, "trash_batch": batch if service.trash_enabled() else None}
+
+
+def _trash_batch(batch):
+    return {
+        "batch": batch.batch,
+        "reason": batch.reason,
+        "trashed_at": batch.trashed_at,
+        "expires_at": batch.expires_at,
+        "count": batch.count,
+        "door": batch.door,
+        "actor": batch.actor,
+        "key_id": batch.key_id,
+        "username": batch.username,
+    }
+
+
+@router.get("/queues/{name}/trash", response={200: schemas.TrashList, **ERRORS}, tags=QUEUES)
+def list_trash(request, name: schemas.PathText):
+    """The queue's purges and console deletes that can still be undone, newest first.
+
+    Needs sqs:PurgeQueue, as restoring does.
+    """
+    queue = _queue(request, name, "sqs:PurgeQueue")
+    return {"batches": [_trash_batch(batch) for batch in service.recent_batches(queue)]}
+
+
+@router.post(
+    "/queues/{name}/trash/{batch}/restore",
+    response={200: schemas.RestoreResult, frozenset({404, 410}): schemas.Error, **ERRORS},
+    tags=QUEUES,
+)
+def restore_trash(request, name: schemas.PathText, batch: schemas.PathText):
+    """Undo a purge or delete: its messages go back with their ids, attributes, receive counts
+    and order, visible now unless still delayed; those past retention stay out.
+
+    Needs sqs:PurgeQueue. 410 TrashEmptied once the trash window has passed.
+    """
+    restored, expired = service.restore(_queue(request, name, "sqs:PurgeQueue"), batch)
+    return {"restored": restored, "expired": expired}
 
 
 # Messages (literal paths before /messages/{receipt_handle}: Django matches in order)

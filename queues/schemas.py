@@ -298,6 +298,34 @@ class ChangeVisibility(Strict):
 
 class PurgeResult(Schema):
     deleted: int
+    trash_batch: str | None = Field(
+        description="The trash batch the messages went to (POST .../trash/{batch}/restore "
+        "undoes the purge); null when the trash is off (ROOST_TRASH_SECONDS=0)."
+    )
+
+
+# The trash
+
+
+class TrashBatch(Schema):
+    batch: str
+    reason: str = Field(description="purge, or delete (messages deleted from the console).")
+    trashed_at: int = Field(description="Milliseconds since the epoch.")
+    expires_at: int = Field(description="When the trash is emptied: restore before then.")
+    count: int = Field(description="Messages in the batch.")
+    door: str
+    actor: str = Field(description="The console user, else the access key id, else the door.")
+    key_id: str
+    username: str
+
+
+class TrashList(Schema):
+    batches: list[TrashBatch]
+
+
+class RestoreResult(Schema):
+    restored: int = Field(description="Messages put back in the queue, each in its old place.")
+    expired: int = Field(description="Messages left out: past the queue's retention period.")
 
 
 # Peek
