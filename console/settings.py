@@ -246,6 +246,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    "prune-message-events": {
+        "task": "queues.tasks.prune_message_events",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "resume-message-move-tasks": {
         "task": "queues.tasks.resume_message_move_tasks",
         "schedule": 30.0,

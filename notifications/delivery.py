@@ -215,7 +215,31 @@ def queue_entry(message, subscription, queue):
     if queue.is_fifo:
         entry.group_id = message.group_id or None
         entry.deduplication_id = message.deduplication_id or None
+    entry.published = published_event(message, subscription)
     return entry
+
+
+# Filter verdicts a published event names at most: a topic's first subscriptions, by id.
+MAX_VERDICTS = 20
+
+
+def published_event(message, subscription):
+    """The `published` step of the message's lineage in the subscriber's queue: the topic, the
+    SNS MessageId, the publisher's key, this subscription and the filter verdicts.
+
+    The verdicts of every subscription of the topic when the publish worked them out (see
+    publishing.filter_verdicts), else only this subscription's: it matched.
+    """
+    topic_arn = subscription.arn.rsplit(":", 1)[0]
+    verdicts = getattr(message, "filter_verdicts", None) or {subscription.arn: "matched"}
+    return {
+        "at": message.published_at,
+        "key_id": message.publisher_key_id,
+        "topic_arn": topic_arn,
+        "sns_message_id": message.message_id,
+        "subscription_arn": subscription.arn,
+        "filter_verdicts": verdicts,
+    }
 
 
 # Into queues, from the publish itself ------------------------------------------------------------

@@ -17,8 +17,17 @@ from asgiref.sync import sync_to_async
 from ninja import Query, Router, Status
 
 from aws_protocol import authorization
-from queues import history, long_poll, peek, queue_attributes, schemas, service
-from queues.errors import InvalidParameterValue
+from queues import (
+    consumer_health,
+    history,
+    lineage,
+    long_poll,
+    peek,
+    queue_attributes,
+    schemas,
+    service,
+)
+from queues.errors import InvalidParameterValue, ResourceNotFoundException
 from queues.models import Queue
 from queues.wire import permissions as sqs_permissions
 
@@ -480,6 +489,49 @@ def change_visibility(
         payload.visibility_timeout,
     )
     return Status(204, None)
+
+
+# Lineage and consumers
+
+
+@router.get(
+    "/queues/{name}/messages/{message_id}/events",
+    response={200: schemas.MessageTimeline, **ERRORS},
+    tags=MESSAGES,
+)
+def message_events(request, name: schemas.PathText, message_id: schemas.PathText):
+    """A message's life, oldest first: published, sent, each receive, visibility changes, moves
+    to and from a dead-letter queue, and its end (deleted, expired, purged).
+
+    Needs sqs:ReceiveMessage on the queue, as reading its messages does; events from other queues
+    the message went through are shown only where the caller may do the same.
+    """
+    queue = _queue(request, name, "sqs:ReceiveMessage")
+    events = [
+        event
+        for event in lineage.timeline(message_id)
+        if event["queue"] == queue.name
+        or (event["queue"] and _may_read(request, Queue(name=event["queue"]).arn))
+    ]
+    if not events:
+        raise ResourceNotFoundException(f"No events for message {message_id} in {queue.name}.")
+    return {"message_id": message_id, "queue": queue.name, "events": events}
+
+
+def _may_read(request, arn):
+    return authorization.decide(request.auth, "sqs:ReceiveMessage", arn).allowed
+
+
+@router.get(
+    "/queues/{name}/consumers", response={200: schemas.ConsumerHealth, **ERRORS}, tags=QUEUES
+)
+def queue_consumers(request, name: schemas.PathText):
+    """Who consumed the queue in the last five minutes (per access key: received, deleted,
+    receive-to-delete latency), messages received many times, and blocked FIFO groups.
+
+    Needs sqs:GetQueueAttributes, as reading its other figures does.
+    """
+    return consumer_health.consumer_health(_queue(request, name, "sqs:GetQueueAttributes"))
 
 
 # Redrive

@@ -4,14 +4,35 @@ Services call these inside the transaction that makes the step, with one INSERT 
 many messages it covers (a batch of ten received messages is one statement). The acting access
 key comes from `aws_protocol.actor`. Kinds: sent, received, visibility_changed, dead_lettered,
 redriven, deleted, expired, purged, restored (and, for messages a topic delivered, published).
+
+Each message keeps at most MAX_EVENTS events: past that, further receives and visibility changes
+are dropped (the check is part of the INSERT), while the steps that change where a message is or
+end it are always kept. Events go when their queue does, and otherwise by `prune_events` (a beat
+task): a message's events once it has been gone for ROOST_LINEAGE_RETENTION_SECONDS, and any
+event older than the longest retention a queue can have plus that window.
 """
 
+import datetime
 import json
+import time
 
 from django.conf import settings
+from django.db import connection
 
 from aws_protocol import actor
-from queues.models import MessageEvent, now_ms
+from queues import message_sql
+from queues.models import MessageEvent, Queue, now_ms
+
+MAX_EVENTS = 100
+# Steps that may repeat without bound in a message's life: the ones the cap drops.
+CAPPED_KINDS = frozenset({"received", "visibility_changed"})
+# Steps after which the message is gone from every queue (a purge or delete may be undone:
+# `restored` then follows, and the message's events stay while it lives).
+ENDING_KINDS = ("deleted", "expired", "purged")
+# The longest MessageRetentionPeriod SQS allows: no message outlives it.
+MAX_RETENTION_MS = 1_209_600 * 1000
+PRUNE_BATCH = 1000
+INSERT_BATCH = 100  # rows a statement: well under SQLite's limit on parameters
 
 
 def enabled():
@@ -27,44 +48,139 @@ def record(queue_id, message_id, kind, at=None, **details):
     record_many(queue_id, kind, [message_id], at, **details)
 
 
+def who():
+    """(access key id, details naming the console user, if it is one) of the actor now."""
+    acting = actor.current()
+    if acting.username and not acting.key_id:
+        return "", {"user": acting.username}
+    return acting.key_id or "", {}
+
+
 def record_many(queue_id, kind, message_ids, at=None, **details):
     """Record the same step, with the same details, for several messages of one queue."""
     if not message_ids or not enabled():
         return
-    key_id = actor.current().key_id or ""
+    key_id, user = who()
     at = now_ms() if at is None else at
-    text = _details_text(details)
-    MessageEvent.objects.bulk_create(
-        [
-            MessageEvent(
-                queue_id=queue_id,
-                message_id=message_id,
-                at=at,
-                kind=kind,
-                key_id=key_id,
-                details=text,
-            )
-            for message_id in message_ids
-        ]
-    )
+    text = _details_text({**user, **details})
+    _insert([(queue_id, message_id, at, kind, key_id, text) for message_id in message_ids], kind)
 
 
 def record_each(queue_id, kind, items, at=None):
     """Record one step for several messages, each with its own details: [(message_id, {...})]."""
     if not items or not enabled():
         return
-    key_id = actor.current().key_id or ""
+    key_id, user = who()
     at = now_ms() if at is None else at
-    MessageEvent.objects.bulk_create(
+    _insert(
         [
-            MessageEvent(
-                queue_id=queue_id,
-                message_id=message_id,
-                at=at,
-                kind=kind,
-                key_id=key_id,
-                details=_details_text(details),
-            )
+            (queue_id, message_id, at, kind, key_id, _details_text({**user, **details}))
             for message_id, details in items
-        ]
+        ],
+        kind,
     )
+
+
+def record_rows(rows):
+    """Record prepared rows of (queue_id, message_id, at, kind, key_id, details dict), uncapped:
+    for a step that is really two (a topic's message published, then enqueued)."""
+    if rows and enabled():
+        _insert([(*row[:5], _details_text(row[5])) for row in rows], "sent")
+
+
+def _insert(rows, kind):
+    for start in range(0, len(rows), INSERT_BATCH):
+        chunk = rows[start : start + INSERT_BATCH]
+        message_sql.insert_events(chunk, cap=MAX_EVENTS if kind in CAPPED_KINDS else None)
+
+
+# Reading ----------------------------------------------------------------------------------------
+
+
+def iso(ms):
+    """Milliseconds since the epoch as ISO 8601 UTC, to the millisecond."""
+    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def timeline(message_id, queue=None):
+    """A message's events, oldest first, as dicts {type, at, at_ms, key_id, queue, ...details}.
+
+    Across every queue the message went through (its id stays the same when it is moved), or
+    only `queue`'s. At most MAX_EVENTS plus its uncapped steps: one walk of the message's index.
+    """
+    events = MessageEvent.objects.filter(message_id=message_id).order_by("id")
+    if queue is not None:
+        events = events.filter(queue_id=queue.id)
+    rows = list(events.values_list("queue_id", "at", "kind", "key_id", "details")[:1000])
+    names = dict(Queue.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "name"))
+    result = []
+    for queue_id, at, kind, key_id, details in rows:
+        event = json.loads(details) if details else {}
+        event.update(type=kind, at=iso(at), at_ms=at, key_id=key_id, queue=names.get(queue_id, ""))
+        result.append(event)
+    return result
+
+
+# Pruning ----------------------------------------------------------------------------------------
+
+
+def prune_events(deadline=None, now=None):
+    """Delete the events past their window, a batch per statement; return (how many, whether it
+    stopped at `deadline` with more to do).
+
+    First the events of messages gone (deleted, expired, purged) longer than the window and not
+    seen since (restored); then any event older than the longest retention plus the window,
+    which no message can still be alive for. Both walk the `at` index oldest first.
+    """
+    now = now_ms() if now is None else now
+    window = settings.ROOST_LINEAGE_RETENTION_SECONDS * 1000
+    cutoff = now - window
+    deleted = 0
+    # Ended messages: their ending events older than the cutoff, a batch of ids at a time. The
+    # scan starts a day before the cutoff: older ones were pruned by earlier runs, or are left
+    # to the age rule below.
+    after = cutoff - 86_400_000
+    while True:
+        rows = list(
+            MessageEvent.objects.filter(at__gte=after, at__lt=cutoff, kind__in=ENDING_KINDS)
+            .order_by("at")
+            .values_list("message_id", "at")[:PRUNE_BATCH]
+        )
+        ids = list({message_id for message_id, _ in rows})
+        if ids:
+            seen_since = set(
+                MessageEvent.objects.filter(message_id__in=ids, at__gte=cutoff).values_list(
+                    "message_id", flat=True
+                )
+            )
+            gone = [message_id for message_id in ids if message_id not in seen_since]
+            if gone:
+                deleted += MessageEvent.objects.filter(message_id__in=gone).delete()[0]
+        if len(rows) < PRUNE_BATCH:
+            break
+        # Past this batch's last instant (kept messages' events would come back otherwise).
+        after = rows[-1][1] + 1
+        if _pause_or_stop(deadline):
+            return deleted, True
+    too_old = now - MAX_RETENTION_MS - window
+    while True:
+        ids = list(
+            MessageEvent.objects.filter(at__lt=too_old)
+            .order_by("at")
+            .values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
+        if ids:
+            deleted += MessageEvent.objects.filter(pk__in=ids).delete()[0]
+        if len(ids) < PRUNE_BATCH:
+            return deleted, False
+        if _pause_or_stop(deadline):
+            return deleted, True
+
+
+def _pause_or_stop(deadline):
+    if deadline is not None and time.monotonic() > deadline:
+        return True
+    if connection.vendor == "sqlite":
+        time.sleep(0.01)  # writers waiting for the one write lock get it between batches
+    return False

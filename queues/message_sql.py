@@ -128,17 +128,19 @@ def lock_fifo_queue(queue_id):
 def move_exhausted_to_dead_letter(
     *, fifo, queue_id, dead_letter_queue_id, max_receive_count, now, retention_cutoff, limit
 ):
-    """Move the messages the next claim would hand out a (max+1)th time into the DLQ."""
+    """Move the messages the next claim would hand out a (max+1)th time into the DLQ; return
+    the (message_id, receive_count) of each moved."""
     candidates, params = _candidates(fifo, queue_id, now, retention_cutoff, limit)
     with _cursor() as cursor:
         cursor.execute(
             _sql(
                 f"UPDATE {TABLE} SET queue_id = %s, dead_letter_source_id = %s, visible_at = %s "
-                f"WHERE id IN ({candidates}) AND receive_count >= %s"
+                f"WHERE id IN ({candidates}) AND receive_count >= %s "
+                "RETURNING message_id, receive_count"
             ),
             [dead_letter_queue_id, queue_id, now, *params, max_receive_count],
         )
-        return cursor.rowcount
+        return cursor.fetchall()
 
 
 def claim(*, fifo, queue_id, now, visible_at, retention_cutoff, limit, token):
@@ -224,10 +226,11 @@ def save_receive_attempt(*, queue_id, attempt_id, token, pks, visible_at, now, e
         )
 
 
-def delete_received(queue_id, receipts):
-    """Delete messages by (pk, receive token) pairs in one statement; return the count deleted."""
+def delete_received(queue_id, receipts, returning=False):
+    """Delete messages by (pk, receive token) pairs in one statement; return the count deleted,
+    or with `returning` the (message_id, receive token) of each row deleted."""
     if not receipts:
-        return 0
+        return [] if returning else 0
     pks = [pk for pk, _ in receipts]
     tokens = [value for pair in receipts for value in pair]
     with _cursor() as cursor:
@@ -237,23 +240,26 @@ def delete_received(queue_id, receipts):
                 # +queue_id: look rows up by primary key, not by walking the queue's index.
                 f"AND +queue_id = %s AND receive_token = CASE id "
                 f"{' '.join(['WHEN %s THEN %s'] * len(receipts))} END"
+                + (" RETURNING message_id, receive_token" if returning else "")
             ),
             [*pks, queue_id, *tokens],
         )
-        return cursor.rowcount
+        return cursor.fetchall() if returning else cursor.rowcount
 
 
 def change_visibility(queue_id, pk, token, visible_at):
-    """Set when a received message becomes visible again; False if the receipt is stale."""
+    """Set when a received message becomes visible again; return its MessageId, or None if the
+    receipt is stale."""
     with _cursor() as cursor:
         cursor.execute(
             _sql(
                 f"UPDATE {TABLE} SET visible_at = %s "
-                "WHERE id = %s AND +queue_id = %s AND receive_token = %s"
+                "WHERE id = %s AND +queue_id = %s AND receive_token = %s RETURNING message_id"
             ),
             [visible_at, pk, queue_id, token],
         )
-        return cursor.rowcount == 1
+        row = cursor.fetchone()
+        return row[0] if row else None
 
 
 # Rows one purge, delete-queue or retention statement deletes: SQLite holds its one write lock
@@ -267,15 +273,18 @@ _NO_LIMIT = 2**62
 _DELETE_BATCH = (
     f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {TABLE} WHERE queue_id = %s "
     "AND sent_at >= %s AND (sent_at > %s OR id > %s) AND sent_at <= %s AND id <= %s "
-    "ORDER BY sent_at, id LIMIT %s) RETURNING sent_at, id"
+    "ORDER BY sent_at, id LIMIT %s) RETURNING sent_at, id, message_id"
 )
 
 
-def delete_batch(queue_id, after=None, *, sent_before=None, max_id=None, limit=DELETE_BATCH):
+def delete_batch(
+    queue_id, after=None, *, sent_before=None, max_id=None, limit=DELETE_BATCH, deleted_ids=None
+):
     """Delete up to `limit` of a queue's messages, oldest first, from after the (sent_at, id)
     key `after`, sent at or before `sent_before` and with ids up to `max_id`.
 
-    Returns (how many were deleted, the key to continue after, or None once none are left).
+    Returns (how many were deleted, the key to continue after, or None once none are left); the
+    MessageIds deleted are added to the list `deleted_ids`, if given.
     One statement: outside a transaction it commits on its own.
     """
     sent_at, pk = after or (-1, -1)
@@ -293,9 +302,11 @@ def delete_batch(queue_id, after=None, *, sent_before=None, max_id=None, limit=D
             ],
         )
         keys = cursor.fetchall()
+    if deleted_ids is not None:
+        deleted_ids.extend(key[2] for key in keys)
     if len(keys) < limit:
         return len(keys), None
-    return len(keys), max(keys)
+    return len(keys), max(keys)[:2]
 
 
 def clear_dead_letter_source(queue_id, limit=DELETE_BATCH):

@@ -13,7 +13,7 @@ values together (FIFO-only fields, a dead-letter queue that must exist) stay the
 from typing import Annotated, Literal
 
 from ninja import Field, Path, Schema
-from pydantic import BeforeValidator, ConfigDict, StrictBool, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, model_validator
 
 from queues.peek import MAX_LIMIT, STATES
 
@@ -363,6 +363,65 @@ class PeekedMessage(Schema):
 class PeekPage(Schema):
     messages: list[PeekedMessage]
     next_cursor: str | None
+
+
+# Lineage and consumers
+
+
+class MessageEvent(BaseModel):
+    """One step of a message's life; the fields beyond these depend on `type` (docs/lineage.md)."""
+
+    model_config = ConfigDict(extra="allow")  # a plain model: ninja's Schema drops extra fields
+
+    type: str = Field(
+        description="published, sent, received, visibility_changed, dead_lettered, redriven, "
+        "deleted, expired, purged or restored."
+    )
+    at: str = Field(description="When, in ISO 8601 UTC.")
+    at_ms: int = Field(description="When, in milliseconds since the epoch.")
+    key_id: str = Field(description="The access key that acted (empty: the system or a user).")
+    queue: str = Field(description="The queue the message was in (or moved into).")
+
+
+class MessageTimeline(Schema):
+    message_id: str
+    queue: str
+    events: list[MessageEvent]
+
+
+class ConsumerKey(Schema):
+    key_id: str
+    received: int
+    deleted: int
+    latency_p50_ms: int | None
+    latency_p90_ms: int | None
+    last_received_at: str | None
+
+
+class PoisonCandidate(Schema):
+    message_id: str
+    receive_count: int
+    sent_at: int
+    state: str
+
+
+class BlockedGroup(Schema):
+    group_id: str
+    message_id: str
+    since: str | None
+    blocked_seconds: int | None
+
+
+class ConsumerHealth(Schema):
+    queue: str
+    window_seconds: int
+    events_sampled: int
+    sample_capped: bool
+    lineage_enabled: bool
+    consumers: list[ConsumerKey]
+    poison_threshold: int
+    poison_candidates: list[PoisonCandidate]
+    blocked_groups: list[BlockedGroup] | None
 
 
 # Redrive (message move tasks)

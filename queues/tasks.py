@@ -68,3 +68,13 @@ def prune_trash():
 def sample_queue_depths():
     """Record every queue's depth once a minute; roll finished hours up; prune old history."""
     history.record_queue_history()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prune_message_events():
+    """Delete message lineage past its retention window, a few seconds' worth of batches a run."""
+    from queues import lineage  # noqa: PLC0415
+
+    _deleted, more = lineage.prune_events(time.monotonic() + SWEEP_RUN_SECONDS)
+    if more:
+        prune_message_events.apply_async(countdown=1)

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 
-from aws_protocol import json_input
+from aws_protocol import actor, json_input
 from aws_protocol.errors import RoostError
 from notifications import delivery, delivery_sql, dispatch, metrics
 from notifications.errors import (
@@ -33,6 +33,7 @@ from notifications.errors import (
 from notifications.filter_policy import MESSAGE_ATTRIBUTES, parse_filter_policy
 from notifications.models import PublishedMessage, Topic
 from notifications.service.lookups import topic_cache
+from queues import lineage as queue_lineage
 from queues.models import now_ms
 
 BATCH_ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -221,6 +222,7 @@ def _prepare(topic, entry, now):
         group_id=group_id,
         deduplication_id=deduplication_id,
         published_at=now,
+        publisher_key_id=actor.current().key_id or "",
     )
     return message, size
 
@@ -330,6 +332,8 @@ def _store(topic, plan, messages, now, in_publish):
             fresh = messages
         owed = _deliveries_for(fresh, plan)
         pending = owed
+        if in_publish and queue_lineage.enabled():
+            filter_verdicts(fresh, plan, owed)
         if in_publish:
             pending = delivery.deliver_in_publish(
                 owed, {message.pk: message for message in fresh}, _subscriptions(plan)
@@ -379,6 +383,28 @@ def _deliveries_for(messages, plan):
         for subscription, policy in plan
         if policy.matches(body=message.message, attributes=message.attributes)
     ]
+
+
+def filter_verdicts(messages, plan, owed):
+    """Note on each message delivered to a queue every subscription's filter verdict (its
+    lineage's `published` step names them): "matched", or the clause that failed.
+
+    Only the topic's first delivery.MAX_VERDICTS subscriptions; the clause is worked out only
+    for a message that reaches a queue, and only where a policy refused it.
+    """
+    into_queues = {message_id for _sid, message_id, protocol in owed if protocol == "sqs"}
+    matched = {(sid, message_id) for sid, message_id, _protocol in owed}
+    for message in messages:
+        if message.pk not in into_queues:
+            continue
+        verdicts = {}
+        for subscription, policy in plan[: delivery.MAX_VERDICTS]:
+            if (subscription.pk, message.pk) in matched:
+                verdicts[subscription.arn] = "matched"
+            else:
+                clause = policy.explain(body=message.message, attributes=message.attributes)
+                verdicts[subscription.arn] = clause or "not delivered"
+        message.filter_verdicts = verdicts
 
 
 def filter_policy_matches(policy_text, scope, message, attributes=None):

@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit import log as audit_log
-from queues import activity, message_sql, metrics
+from queues import activity, lineage, message_sql, metrics
 from queues.errors import PurgeQueueInProgress
 from queues.models import DeduplicationRecord, Message, Queue, TrashBatch, now_ms
 from queues.service import trash
@@ -119,20 +119,31 @@ class Purge:
             audit_log.add_details(self.audit_id, messages=self.deleted)
 
 
-def delete_messages_in_batches(queue_id, *, sent_before=None, max_id=None, deadline=None):
+def delete_messages_in_batches(
+    queue_id, *, sent_before=None, max_id=None, deadline=None, expiring=False
+):
     """Delete a queue's messages (those sent at or before `sent_before`, with ids up to `max_id`)
     a batch per statement, oldest first; return how many, or stop early past `deadline`.
 
     Each batch commits on its own. On SQLite the loop then pauses as long as the batch took, so
     writers waiting for the one write lock (a send to another queue) get it between batches
     instead of waiting out the whole delete; PostgreSQL locks only the rows deleted.
+    `expiring`: the messages are past their retention, and each gets an `expired` event.
     """
     deleted, after = 0, None
     while True:
         started = time.monotonic()
-        count, after = message_sql.delete_batch(
-            queue_id, after, sent_before=sent_before, max_id=max_id
-        )
+        if expiring and lineage.enabled():
+            with message_sql.write_transaction():
+                ids = []
+                count, after = message_sql.delete_batch(
+                    queue_id, after, sent_before=sent_before, max_id=max_id, deleted_ids=ids
+                )
+                lineage.record_many(queue_id, "expired", ids, reason="retention period passed")
+        else:
+            count, after = message_sql.delete_batch(
+                queue_id, after, sent_before=sent_before, max_id=max_id
+            )
         deleted += count
         if after is None or (deadline is not None and time.monotonic() > deadline):
             return deleted
@@ -147,7 +158,7 @@ def sweep_expired_messages(deadline=None):
     deleted = 0
     for queue in Queue.objects.only("id", "name", "message_retention_period"):
         expired = delete_messages_in_batches(
-            queue.id, sent_before=retention_cutoff(queue, now), deadline=deadline
+            queue.id, sent_before=retention_cutoff(queue, now), deadline=deadline, expiring=True
         )
         activity.count(queue.id, expired=expired)
         metrics.count(metrics.MESSAGES_EXPIRED, queue.name, expired)

@@ -3,7 +3,7 @@ receive-attempt retries), DeleteMessage(Batch) and ChangeMessageVisibility(Batch
 
 from django.db import transaction
 
-from queues import activity, message_sql, metrics, queue_attributes, receipts
+from queues import activity, lineage, message_sql, metrics, queue_attributes, receipts
 from queues.errors import (
     InvalidAttributeName,
     InvalidParameterValue,
@@ -120,10 +120,11 @@ def receive_messages(
         "limit": max_number,
         "token": token,
     }
-    if queue.dead_letter_queue_id is None and not queue.is_fifo:
+    recording = lineage.enabled()
+    if queue.dead_letter_queue_id is None and not queue.is_fifo and not recording:
         rows = message_sql.claim(**claim)  # one statement: atomic without a transaction
     else:
-        moved = 0
+        moved = []
         with message_sql.write_transaction():
             if queue.is_fifo:
                 message_sql.lock_fifo_queue(queue.id)
@@ -153,16 +154,43 @@ def receive_messages(
                         now=now,
                         expires_at=now + RECEIVE_ATTEMPT_WINDOW_MS,
                     )
+            if recording:
+                _record_receive(queue, moved, rows, now, visibility_timeout)
         if moved:
             _messages_arrived(queue.dead_letter_queue_id)
-            metrics.count(metrics.MESSAGES_DEAD_LETTERED, queue.name, moved)
-            activity.count(queue.dead_letter_queue_id, sent=moved)
-            activity.count(queue.id, dead_lettered=moved)
+            metrics.count(metrics.MESSAGES_DEAD_LETTERED, queue.name, len(moved))
+            activity.count(queue.dead_letter_queue_id, sent=len(moved))
+            activity.count(queue.id, dead_lettered=len(moved))
     if rows:
         activity.count(queue.id, received=len(rows))
         metrics.count(metrics.MESSAGES_RECEIVED, queue.name, len(rows))
     source_arns = _dead_letter_source_arns(rows) if "DeadLetterQueueSourceArn" in wanted else {}
     return [_received(queue, row, token, wanted, attribute_filter, source_arns) for row in rows]
+
+
+def _record_receive(queue, moved, rows, now, visibility_timeout):
+    """Lineage of one receive: the messages it moved to the DLQ, then those it handed out."""
+    if moved:
+        reason = f"maxReceiveCount {queue.max_receive_count} exceeded"
+        lineage.record_each(
+            queue.dead_letter_queue_id,
+            "dead_lettered",
+            [
+                (message_id, {"reason": reason, "receive_count": count, "from_queue": queue.name})
+                for message_id, count in moved
+            ],
+            now,
+        )
+    if rows:
+        lineage.record_each(
+            queue.id,
+            "received",
+            [
+                (row[1], {"visibility_timeout": visibility_timeout, "receive_count": row[9]})
+                for row in rows
+            ],
+            now,
+        )
 
 
 def _retried_attempt(queue, attempt_id, claim):
@@ -266,9 +294,27 @@ def delete_message(queue, receipt_handle):
     if not receipt_handle:
         raise MissingParameter("The request must contain the parameter ReceiptHandle.")
     pk, token = receipts.parse_handle(receipt_handle, queue.id)
-    deleted = message_sql.delete_received(queue.id, [(pk, token)])
+    deleted = _delete_received(queue, [(pk, token)])
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     activity.count(queue.id, deleted=deleted)
+
+
+def _delete_received(queue, receipts_to_delete):
+    """Delete by (pk, token), recording each deleted message's `deleted` event with how long it
+    was held since its receive (the token's time); return how many were deleted."""
+    if not lineage.enabled():
+        return message_sql.delete_received(queue.id, receipts_to_delete)
+    with message_sql.write_transaction():
+        gone = message_sql.delete_received(queue.id, receipts_to_delete, returning=True)
+        now = now_ms()
+        items = []
+        for message_id, token in gone:
+            received_at = receipts.received_at(token)
+            items.append(
+                (message_id, {"held_ms": now - received_at} if received_at is not None else {})
+            )
+        lineage.record_each(queue.id, "deleted", items, now)
+    return len(gone)
 
 
 def delete_messages(queue, entries):
@@ -283,7 +329,7 @@ def delete_messages(queue, entries):
             done.append(entry_id)
         except (MissingParameter, ReceiptHandleIsInvalid) as error:
             failures.append((entry_id, error))
-    deleted = message_sql.delete_received(queue.id, receipts_to_delete)
+    deleted = _delete_received(queue, receipts_to_delete)
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     activity.count(queue.id, deleted=deleted)
     return done, failures
@@ -316,10 +362,15 @@ def change_message_visibility(queue, receipt_handle, visibility_timeout):
             f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
             "VisibilityTimeout for the message is beyond the limit [43200 seconds]."
         )
-    if not message_sql.change_visibility(queue.id, pk, token, visible_at):
-        raise InvalidParameterValue(
-            f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message does "
-            "not exist or is not available for visibility timeout change."
+    with message_sql.write_transaction():
+        message_id = message_sql.change_visibility(queue.id, pk, token, visible_at)
+        if message_id is None:
+            raise InvalidParameterValue(
+                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message "
+                "does not exist or is not available for visibility timeout change."
+            )
+        lineage.record(
+            queue.id, message_id, "visibility_changed", visibility_timeout=visibility_timeout
         )
     if visibility_timeout == 0:
         _messages_arrived(queue.id)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 
 from audit import log as audit_log
-from queues import activity, cross_process, notifier
+from queues import activity, cross_process, lineage, notifier
 from queues.errors import (
     InvalidParameterValue,
     MissingParameter,
@@ -240,7 +240,9 @@ def move_messages_step(task_id, heartbeat=None, after=None):
             _apply_edits(task, [pk for pk, _sent_at, _source in messages])
         moved = 0
         for destination, ids in by_destination.items():
-            moved += _redrive(ids, task.source_queue_id, destination, now)
+            moved += _redrive(
+                ids, task.source_queue_id, destination, now, move_task=task.task_handle
+            )
         MessageMoveTask.objects.filter(pk=task.pk).update(
             approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved
         )
@@ -296,10 +298,32 @@ def _apply_edits(task, ids):
             )
 
 
-def _redrive(ids, source_id, destination_id, now):
-    """Move these messages of the source queue into the destination; return how many moved."""
+def _redrive(ids, source_id, destination_id, now, move_task=None):
+    """Move these messages of the source queue into the destination; return how many moved.
+
+    Each moved message's lineage gets a `redriven` event in its destination, naming both queues,
+    who asked and, for a move task, its handle (None: chosen messages moved from the console).
+    """
+    messages = Message.objects.filter(id__in=ids, queue_id=source_id)
+    if lineage.enabled():
+        names = dict(
+            Queue.objects.filter(pk__in=[source_id, destination_id]).values_list("pk", "name")
+        )
+        details = {
+            "from_queue": names.get(source_id, ""),
+            "to_queue": names.get(destination_id, ""),
+        }
+        if move_task:
+            details["move_task"] = move_task
+        lineage.record_many(
+            destination_id,
+            "redriven",
+            list(messages.values_list("message_id", flat=True)),
+            now,
+            **details,
+        )
     # A redriven message starts over: otherwise it would bounce straight back.
-    moved = Message.objects.filter(id__in=ids, queue_id=source_id).update(
+    moved = messages.update(
         queue_id=destination_id,
         receive_count=0,
         first_received_at=None,

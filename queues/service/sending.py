@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from aws_protocol.errors import RoostError
-from queues import activity, cross_process, message_sql, metrics, notifier
+from queues import activity, cross_process, lineage, message_sql, metrics, notifier
 from queues.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -54,6 +54,9 @@ class SendEntry:
     system_attributes: dict = field(default_factory=dict)
     group_id: str | None = None
     deduplication_id: str | None = None
+    # A topic's delivery: its `published` event, {"at", "key_id", ...details}, recorded with
+    # the message's lineage before it is enqueued.
+    published: dict | None = None
 
 
 def retention_cutoff(queue, now):
@@ -217,8 +220,16 @@ def send_messages(queue, entries, sender_id="", batch=True):
         if queue.is_fifo:
             with transaction.atomic():
                 message_sql.lock_fifo_queue(queue.id)
-                for entry, row, result in prepared:
-                    _send_fifo(queue, row, entry, result, now)
+                fresh = [
+                    (entry, row)
+                    for entry, row, result in prepared
+                    if _send_fifo(queue, row, entry, result, now)
+                ]
+                _record_sent(queue, fresh, now)
+        elif lineage.enabled():
+            with message_sql.write_transaction():
+                message_sql.insert_messages([row for _, row, _ in prepared])
+                _record_sent(queue, [(entry, row) for entry, row, _ in prepared], now)
         else:
             message_sql.insert_messages([row for _, row, _ in prepared])
     except IntegrityError:
@@ -237,6 +248,28 @@ def send_messages(queue, entries, sender_id="", batch=True):
             result = {"Id": entry.id, **result}
         results.append(result)
     return results, failures
+
+
+def _record_sent(queue, sent, now):
+    """One `sent` event per message (after its `published` one, for a topic's), one INSERT."""
+    if not sent or not lineage.enabled():
+        return
+    key_id, user = lineage.who()
+    rows = []
+    for entry, row in sent:
+        message_id, visible_at = row[1], row[9]
+        details = dict(user)
+        if visible_at > now:
+            details["delay_seconds"] = (visible_at - now) // 1000
+        if entry.group_id:
+            details["group_id"] = entry.group_id
+        if entry.published:
+            published = dict(entry.published)
+            at, publisher = published.pop("at"), published.pop("key_id")
+            rows.append((queue.id, message_id, at, "published", publisher, published))
+            details["subscription_arn"] = published.get("subscription_arn", "")
+        rows.append((queue.id, message_id, now, "sent", key_id, details))
+    lineage.record_rows(rows)
 
 
 def _check_batch_ids(ids):
