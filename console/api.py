@@ -26,6 +26,7 @@ from aws_protocol import database_outage, rate_limit, sigv4
 from aws_protocol.errors import ClientError, InternalFailure, RoostError, ServiceUnavailable
 from console import access_keys, roles
 from console.api_access import router as access_keys_router
+from console.api_audit import router as audit_router
 from notifications.api import router as notifications_router
 from queues.api import router as queues_router
 
@@ -222,7 +223,8 @@ api = NinjaAPI(
     version="1",
     description=(
         "Roost's native REST API: queues, messages, peeking and redrive; topics, subscriptions, "
-        "publishing and delivery logs; access keys, their policies and the policy simulator. "
+        "publishing and delivery logs; access keys, their policies and the policy simulator; "
+        "the audit log and the trash of purged and deleted messages. "
         "Authenticate with "
         "`Authorization: Bearer <access key id>:<secret>`, SigV4, or a console session. Times "
         "are milliseconds since the epoch; errors are `{code, message}`."
@@ -233,6 +235,7 @@ api = NinjaAPI(
 api.add_router("/", queues_router)
 api.add_router("/", notifications_router)
 api.add_router("/access-keys", access_keys_router)
+api.add_router("/", audit_router)
 
 fallback = Router()
 

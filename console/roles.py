@@ -66,7 +66,7 @@ def scope_document(scope):
             {
                 "Sid": "ScopedQueues",
                 "Effect": "Allow",
-                "Action": "sqs:*",
+                "Action": ["sqs:*", "roost:GetAuditLog"],
                 "Resource": [f"arn:aws:sqs:*:*:{pattern}" for pattern in queues],
             }
         )
@@ -75,7 +75,7 @@ def scope_document(scope):
             {
                 "Sid": "ScopedTopics",
                 "Effect": "Allow",
-                "Action": "sns:*",
+                "Action": ["sns:*", "roost:GetAuditLog"],
                 "Resource": [f"arn:aws:sns:*:*:{pattern}" for pattern in topics]
                 + [f"arn:aws:sns:*:*:{pattern}:*" for pattern in topics],
             }

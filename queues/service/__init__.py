@@ -109,7 +109,8 @@ from queues.service.tags import (
     tag_queue,
     untag_queue,
 )
-from queues.service.trash import prune_trash, recent_batches, restore
+from queues.service.trash import enabled as trash_enabled
+from queues.service.trash import new_batch_id, prune_trash, recent_batches, restore
 
 __all__ = [
     "BATCH_ENTRY_ID",
@@ -154,6 +155,7 @@ __all__ = [
     "list_queues",
     "long_poll_seconds",
     "move_messages_step",
+    "new_batch_id",
     "newest_message_id",
     "prune_trash",
     "plan_redrive",
@@ -178,6 +180,7 @@ __all__ = [
     "start_selective_redrive",
     "sweep_expired_messages",
     "tag_queue",
+    "trash_enabled",
     "untag_queue",
     "update_queue",
 ]
