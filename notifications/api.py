@@ -402,6 +402,29 @@ def update_subscription(request, subscription_id: PathText, payload: schemas.Sub
     return _subscription_detail(service.set_subscription_attributes(subscription, attributes))
 
 
+@router.post(
+    "/subscriptions/{subscription_id}/filter-policy/test",
+    response={200: schemas.FilterPolicyTestResult, **ERRORS},
+    tags=SUBSCRIPTIONS,
+)
+def test_filter_policy(request, subscription_id: PathText, payload: schemas.FilterPolicyTest):
+    """Try a filter policy on the topic's latest 100 published messages; nothing changes.
+
+    Each message is marked matched or not, with the clause that failed. An invalid policy is
+    refused (400 InvalidParameter) with the message SetSubscriptionAttributes would give. Needs
+    sns:GetSubscriptionAttributes; saving the policy is a PATCH of the subscription.
+    """
+    subscription = _subscription(request, subscription_id, "sns:GetSubscriptionAttributes")
+    policy = payload.policy
+    if isinstance(policy, dict):
+        policy = json.dumps(policy)
+    scope = payload.scope or subscription.filter_policy_scope
+    result = service.try_filter_policy(subscription.topic, policy, scope)
+    if not result.valid:
+        raise InvalidParameter(result.error)
+    return vars(result)
+
+
 @router.delete(
     "/subscriptions/{subscription_id}", response={204: None, **ERRORS}, tags=SUBSCRIPTIONS
 )

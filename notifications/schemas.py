@@ -151,6 +151,33 @@ class SubscriptionUpdate(Strict):
     attributes: SubscriptionAttributeChanges
 
 
+class FilterPolicyTest(Strict):
+    policy: JsonText = Field(
+        None, description="The policy to try (JSON text or an object); empty matches everything."
+    )
+    scope: Literal["MessageAttributes", "MessageBody"] = Field(
+        None, description="Default: the subscription's FilterPolicyScope."
+    )
+
+
+class FilterPolicyVerdict(Schema):
+    message_id: str
+    published_at: int
+    subject: str | None
+    excerpt: str = Field(description="The message's first characters.")
+    attributes: dict[str, str]
+    matched: bool
+    reason: str | None = Field(description="For a non-match, the clause that failed and why.")
+
+
+class FilterPolicyTestResult(Schema):
+    valid: bool
+    error: str | None
+    matched: int
+    total: int = Field(description="How many of the topic's latest messages were tried (≤ 100).")
+    results: list[FilterPolicyVerdict] = Field(description="Newest first.")
+
+
 class SubscriptionSummary(Schema):
     id: str = Field(description="The last part of the subscription ARN; names it in URLs.")
     arn: str

@@ -20,6 +20,8 @@ the ones listed before it:
   dead-letter queue, Get/SetSubscriptionAttributes, ListSubscriptions(ByTopic).
 - publishing: Publish and PublishBatch (message validation, FIFO de-duplication, the outbox
   rows) and the console's filter-policy test.
+- filter_playground: a filter policy tried on a topic's latest messages, each non-match
+  explained (the console's playground and the REST test endpoint).
 - alarms: alarms on queues (depth, oldest message's age, dead letters) and beat's evaluation,
   publishing CloudWatch-shaped notifications.
 """
@@ -42,6 +44,11 @@ from notifications.service.confirmation import (
     subscription_for_unsubscribe_link,
     unsubscribe,
     unsubscribe_with_token,
+)
+from notifications.service.filter_playground import (
+    PLAYGROUND_MESSAGES,
+    PlaygroundResult,
+    try_filter_policy,
 )
 from notifications.service.lookups import (
     get_subscription,
@@ -102,6 +109,9 @@ __all__ = [
     # lookups
     "get_subscription",
     "get_subscription_by_uuid",
+    "PLAYGROUND_MESSAGES",
+    "PlaygroundResult",
+    "try_filter_policy",
     "get_topic",
     "get_topic_by_name",
     "get_topic_to_publish",
