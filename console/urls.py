@@ -5,7 +5,7 @@ from django.urls import include, path
 from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
-from console.views import access_keys, messages, overview, queues, topics
+from console.views import access_keys, consumers, messages, overview, queues, topics
 from queues.wire import localstack
 
 queue_patterns = [
@@ -27,6 +27,7 @@ queue_patterns = [
     path("redrive/selected", queues.redrive_selected, name="redrive-selected"),
     path("move-tasks", queues.move_tasks_region, name="move-tasks"),
     path("move-tasks/cancel", queues.cancel_move_task, name="cancel-move-task"),
+    path("consumers", consumers.consumers_region, name="queue-consumers"),
 ]
 
 subscription_patterns = [

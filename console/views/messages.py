@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from console import timeline
 from console.forms.message_selection import DeleteMessagesForm
 from console.roles import is_operator
 from console.views import responses
@@ -42,15 +43,24 @@ class MessageGone(Http404):
 
 
 def _answer_gone(view):
-    """Answer MessageGone with a 404 page that names the message and links back to its queue."""
+    """Answer MessageGone with a page that names the message and links back to its queue: its
+    timeline, if its lineage is still kept (how it left), else a 404."""
 
     @functools.wraps(view)
     def wrapped(request, name, message_id, *args, **kwargs):
         try:
             return view(request, name, message_id, *args, **kwargs)
         except MessageGone as gone:
-            context = {"nav": "overview", "queue": gone.queue, "message_id": gone.message_id}
-            return render(request, "console/queues/message_gone.html", context, status=404)
+            events, ended = timeline.described(request.user, gone.message_id)
+            context = {
+                "nav": "overview",
+                "queue": gone.queue,
+                "message_id": gone.message_id,
+                "events": events,
+                "ended": ended,
+            }
+            status = 200 if events else 404
+            return render(request, "console/queues/message_gone.html", context, status=status)
 
     return wrapped
 
@@ -70,12 +80,14 @@ def message_page(request, name, message_id):
     """One message as it stands: body, attributes, system attributes, state."""
     queue = queue_for_user(request, name, "sqs:ReceiveMessage")
     message = _message_or_gone(request, queue, message_id)
+    events, _ended = timeline.described(request.user, message.message_id)
     context = {
         "nav": "overview",
         "queue": queue,
         "message": message,
         "is_json": _is_json(message.body),
         "is_operator": is_operator(request.user),
+        "events": events,
     }
     return render(request, TEMPLATE, context)
 
