@@ -6,6 +6,8 @@ from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
 from console.views import access_keys, consumers, messages, overview, queues, topics
+from console.views.redrive import plan_redrive, selective_redrive, start_redrive
+from console.views.topics.playground import filter_playground
 from queues.wire import localstack
 
 queue_patterns = [
@@ -25,6 +27,9 @@ queue_patterns = [
     path("delete", queues.delete_queue, name="delete-queue"),
     path("redrive", queues.start_move_task, name="start-move-task"),
     path("redrive/selected", queues.redrive_selected, name="redrive-selected"),
+    path("redrive/by-filter", selective_redrive, name="selective-redrive"),
+    path("redrive/by-filter/plan", plan_redrive, name="redrive-plan"),
+    path("redrive/by-filter/start", start_redrive, name="redrive-start"),
     path("move-tasks", queues.move_tasks_region, name="move-tasks"),
     path("move-tasks/cancel", queues.cancel_move_task, name="cancel-move-task"),
     path("consumers", consumers.consumers_region, name="queue-consumers"),
@@ -36,6 +41,7 @@ subscription_patterns = [
     path("raw-delivery", topics.set_raw_delivery, name="raw-delivery"),
     path("filter-policy", topics.save_filter_policy, name="filter-policy"),
     path("filter-policy/test", topics.test_filter_policy, name="test-filter-policy"),
+    path("filter-policy/playground", filter_playground, name="filter-playground"),
     path("redrive-policy", topics.save_redrive_policy, name="subscription-redrive-policy"),
     path("deliveries", topics.delivery_log, name="delivery-log"),
     path("deliveries/<int:delivery_id>/replay", topics.replay_delivery, name="replay-delivery"),

@@ -322,6 +322,7 @@ def _plan_row(plan, row, dlq, destination, queues, edits, by_destination, by_gro
                 "message_id": row["message_id"],
                 "body": row["body"][:BODY_EXCERPT],
                 "body_truncated": len(row["body"]) > BODY_EXCERPT,
+                "full_body": row["body"],  # for an editor; the REST API leaves it out
                 "group_id": row["group_id"] or None,
                 "source_queue": source.name if source is not None else None,
                 "receive_count": row["receive_count"],
