@@ -1,5 +1,7 @@
 """One row per audited action."""
 
+import json
+
 from django.db import models
 
 
@@ -34,3 +36,8 @@ class AuditEntry(models.Model):
     @property
     def actor(self):
         return self.username or self.key_id or self.door
+
+    @property
+    def details_text(self):
+        """The details as compact JSON, for people to read."""
+        return json.dumps(self.details, separators=(", ", ": "), sort_keys=True)

@@ -7,18 +7,12 @@ filter to one queue or topic the caller may not read answers 403.
 from ninja import Field, Query, Router, Schema
 
 from audit import log
-from aws_protocol.actor import DOORS
-from aws_protocol.errors import ClientError
 from console import audit_access
 from queues.schemas import TEXT, Error
 
 router = Router(tags=["audit log"])
 
 ERRORS = {frozenset({400, 401, 403}): Error}
-
-
-class InvalidFilter(ClientError):
-    code = "InvalidParameterValue"
 
 
 class AuditEntry(Schema):
@@ -53,34 +47,6 @@ class AuditFilters(Schema):
     limit: int = Field(log.DEFAULT_PAGE, ge=1, le=log.MAX_PAGE)
 
 
-def read(principal, filters):
-    """A page of the entries `principal` may read, filtered; (entries, next cursor).
-
-    Shared with the console's page. Raises AccessDenied for a filter to a queue or topic out of
-    reach, InvalidFilter for a malformed one.
-    """
-    if filters.get("door") and filters["door"] not in DOORS:
-        raise InvalidFilter(f"door: one of {', '.join(DOORS)}.")
-    audit_access.authorize_filter(principal, filters.get("queue"), filters.get("topic"))
-    try:
-        since = log.parse_time("since", filters.get("since"))
-        until = log.parse_time("until", filters.get("until"))
-        entries, cursor = log.search(
-            queue=filters.get("queue"),
-            topic=filters.get("topic"),
-            actor=filters.get("actor"),
-            action=filters.get("action"),
-            door=filters.get("door"),
-            since=since,
-            until=until,
-            cursor=filters.get("cursor"),
-            limit=filters.get("limit") or log.DEFAULT_PAGE,
-        )
-    except log.BadFilter as error:
-        raise InvalidFilter(str(error)) from None
-    return audit_access.readable(principal, entries), cursor
-
-
 @router.get("/audit", response={200: AuditPage, **ERRORS})
 def audit_log(request, filters: Query[AuditFilters]):
     """The audit log, newest first: every destructive or administrative action.
@@ -89,5 +55,5 @@ def audit_log(request, filters: Query[AuditFilters]):
     page after it is cut, so a page may hold fewer than `limit` entries while `next_cursor`
     still leads on.
     """
-    entries, cursor = read(request.auth, filters.dict())
+    entries, cursor = audit_access.read(request.auth, filters.dict())
     return {"entries": [audit_access.as_json(entry) for entry in entries], "next_cursor": cursor}

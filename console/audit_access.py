@@ -9,7 +9,10 @@ with a policy needs an Allow on it.
 
 from django.conf import settings
 
+from audit import log
 from aws_protocol import authorization
+from aws_protocol.actor import DOORS
+from aws_protocol.errors import ClientError
 from notifications.models import topic_arn
 from queues.models import queue_arn
 
@@ -66,3 +69,35 @@ def as_json(entry):
         "resource": entry.resource,
         "details": entry.details,
     }
+
+
+class InvalidFilter(ClientError):
+    code = "InvalidParameterValue"
+
+
+def read(principal, filters):
+    """A page of the entries `principal` may read, filtered: (entries, next cursor).
+
+    `filters`: queue, topic, actor, action, door, since and until (ISO 8601 text), cursor and
+    limit. Raises AccessDenied for a filter to a queue or topic out of reach, InvalidFilter for
+    a malformed one.
+    """
+    door = filters.get("door")
+    if door and door not in DOORS:
+        raise InvalidFilter(f"door: one of {', '.join(DOORS)}.")
+    authorize_filter(principal, filters.get("queue"), filters.get("topic"))
+    try:
+        entries, cursor = log.search(
+            queue=filters.get("queue"),
+            topic=filters.get("topic"),
+            actor=filters.get("actor"),
+            action=filters.get("action"),
+            door=door,
+            since=log.parse_time("since", filters.get("since")),
+            until=log.parse_time("until", filters.get("until")),
+            cursor=filters.get("cursor"),
+            limit=filters.get("limit") or log.DEFAULT_PAGE,
+        )
+    except log.BadFilter as error:
+        raise InvalidFilter(str(error)) from None
+    return readable(principal, entries), cursor

@@ -6,8 +6,10 @@ from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
 from console.views import access_keys, consumers, messages, overview, queues, topics
+from console.views.audit import audit_log
 from console.views.redrive import plan_redrive, selective_redrive, start_redrive
 from console.views.topics.playground import filter_playground
+from console.views.trash import restore as restore_trash
 from queues.wire import localstack
 
 queue_patterns = [
@@ -32,6 +34,7 @@ queue_patterns = [
     path("redrive/by-filter/start", start_redrive, name="redrive-start"),
     path("move-tasks", queues.move_tasks_region, name="move-tasks"),
     path("move-tasks/cancel", queues.cancel_move_task, name="cancel-move-task"),
+    path("trash/<str:batch>/restore", restore_trash, name="restore-trash"),
     path("consumers", consumers.consumers_region, name="queue-consumers"),
 ]
 
@@ -69,6 +72,7 @@ console_patterns = [
     path("", overview.overview, name="overview"),
     path("queues/new", overview.create_queue, name="create-queue"),
     path("topics/new", overview.create_topic, name="create-topic"),
+    path("audit/", audit_log, name="audit"),
     path("queues/<str:name>/", include(queue_patterns)),
     path("topics/<str:name>/", include(topic_patterns)),
     path("access-keys/", access_keys.access_key_list, name="access-keys"),

@@ -63,11 +63,11 @@ class DeleteMessagesForm(forms.Form):
             return peek.count_messages(queue, **self._filters())
         return peek.MessageCount(len(self.message_ids()))
 
-    def delete(self, queue):
-        """Delete them through the service; return how many went."""
+    def delete(self, queue, batch=None):
+        """Delete them through the service, to trash batch `batch`; return how many went."""
         if self.is_matching:
             up_to = self.cleaned_data.get("up_to")
             if up_to is None:
                 up_to = service.newest_message_id()
-            return service.delete_matching_messages(queue, self._filters(), up_to)
-        return service.delete_messages_by_id(queue, self.message_ids())
+            return service.delete_matching_messages(queue, self._filters(), up_to, batch)
+        return service.delete_messages_by_id(queue, self.message_ids(), batch)

@@ -19,6 +19,7 @@ from console.roles import is_operator
 from console.views import responses
 from console.views.guards import operator_required, queue_for_user
 from console.views.queues import MESSAGES_CHANGED, QUEUE_CHANGED, _page_url
+from console.views.trash import page_url, with_undo
 from queues import peek, service
 
 TEMPLATE = "console/queues/message.html"
@@ -116,9 +117,14 @@ def delete_one(request, name, message_id):
     if request.method != "POST":
         context = {"queue": queue, "message": message, "dialog": "delete-message-dialog"}
         return _confirmation(request, context)
-    deleted = service.delete_message_by_id(queue, message.pk)
-    text = f"Deleted message {message.message_id}." if deleted else "That message was already gone."
-    return responses.go_to(request, _page_url(queue, "messages"), text)
+    batch = service.new_batch_id()
+    if not service.delete_message_by_id(queue, message.pk, batch):
+        return responses.go_to(
+            request, _page_url(queue, "messages"), "That message was already gone."
+        )
+    # Back on the queue's page, its banner offers Undo.
+    text = f"Deleted message {message.message_id}."
+    return responses.go_to(request, page_url(queue, batch), text)
 
 
 @operator_required
@@ -136,13 +142,14 @@ def delete_messages(request, name):
             }
         return _confirmation(request, context, status=200 if request.method != "POST" else 422)
 
+    batch = service.new_batch_id()
+
     def deleted(count):
         message = f"Deleted {count:,} message{'' if count == 1 else 's'}."
-        events = [QUEUE_CHANGED, MESSAGES_CHANGED]
-        return responses.done(request, message, _page_url(queue, "messages"), events=events)
+        return with_undo(request, queue, batch, message, events=[QUEUE_CHANGED, MESSAGES_CHANGED])
 
     return responses.run_action(
-        request, lambda: form.delete(queue), deleted, back=_page_url(queue, "messages")
+        request, lambda: form.delete(queue, batch), deleted, back=_page_url(queue, "messages")
     )
 
 

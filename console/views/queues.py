@@ -36,6 +36,7 @@ from console.views.guards import (
     operator_required,
     queue_for_user,
 )
+from console.views.trash import trash_context, trash_fragment, with_undo
 from queues import peek, service
 from queues.depths import EMPTY, queue_rates, queue_stats
 from queues.models import MessageMoveTask, Queue
@@ -233,6 +234,7 @@ def _page_context(request, queue, **overrides):
     stats = _stats_context(queue, is_dead_letter_queue)
     context.update(stats)
     context.update(_chart_context(queue, stats))
+    context.update(trash_context(request.user, queue, request.GET.get("undo")))
     # After the depth: an unfiltered explorer counts with it instead of reading it again.
     context["explorer"] = _explore(request, queue, context["stats"])
     if operator:
@@ -307,6 +309,7 @@ def live_fragments(user, name):
             f"{TEMPLATE}#move-tasks",
             _move_tasks_context(queue, is_operator(user), is_dead_letter_queue),
         ),
+        "trash": trash_fragment(user, queue),
     }
 
 
@@ -426,15 +429,17 @@ def send_message(request, name):
 @require_POST
 @operator_required
 def delete_message(request, name, message_id):
-    """Delete a message the explorer showed; htmx swaps its row for nothing."""
+    """Delete a message the explorer showed (to the trash, with Undo); htmx swaps its row for
+    nothing."""
     queue = queue_for_user(request, name, "sqs:DeleteMessage")
-    deleted = service.delete_message_by_id(queue, message_id)
-    message = "Deleted the message." if deleted else "That message was already gone."
+    batch = service.new_batch_id()
+    if service.delete_message_by_id(queue, message_id, batch):
+        return with_undo(request, queue, batch, "Deleted the message.", events=[QUEUE_CHANGED])
     return responses.done(
         request,
-        message,
+        "That message was already gone.",
         _page_url(queue, "messages"),
-        level="success" if deleted else "info",
+        level="info",
         events=[QUEUE_CHANGED],
     )
 
@@ -461,18 +466,22 @@ def _confirm_form(request, queue):
 
 @operator_required
 def purge(request, name):
-    """Ask (GET: a dialog naming the queue and its depth), then delete every message (POST)."""
+    """Ask (GET: a dialog naming the queue and its depth), then move every message to the
+    trash (POST), answering with Undo."""
     queue = queue_for_user(request, name, "sqs:PurgeQueue")
     form = _confirm_form(request, queue)
     if not (form.is_bound and form.is_valid()):
         return _confirmation(request, queue, "purge-dialog", form)
     url = _page_url(queue)
+    batch = service.new_batch_id()
 
     def purged(deleted):
         message = f"Purged {queue.name}: deleted {deleted:,} message{'' if deleted == 1 else 's'}."
-        return responses.done(request, message, url, events=[QUEUE_CHANGED, MESSAGES_CHANGED])
+        return with_undo(request, queue, batch, message, events=[QUEUE_CHANGED, MESSAGES_CHANGED])
 
-    return responses.run_action(request, lambda: service.purge_queue(queue), purged, back=url)
+    return responses.run_action(
+        request, lambda: service.purge_queue(queue, batch), purged, back=url
+    )
 
 
 @operator_required
