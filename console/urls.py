@@ -5,7 +5,7 @@ from django.urls import include, path
 from console import health
 from console.api import api, authenticate, translate
 from console.live import sse
-from console.views import access_keys, consumers, messages, overview, queues, topics
+from console.views import access_keys, alarms, consumers, messages, overview, queues, topics
 from console.views.audit import audit_log
 from console.views.redrive import plan_redrive, selective_redrive, start_redrive
 from console.views.topics.playground import filter_playground
@@ -15,6 +15,9 @@ from queues.wire import localstack
 queue_patterns = [
     path("", queues.queue_page, name="queue"),
     path("stats", queues.queue_stats_region, name="queue-stats"),
+    path("chart", queues.queue_chart_region, name="queue-chart"),
+    path("alarms", alarms.create_alarm, name="create-alarm"),
+    path("alarms/<int:alarm_id>/delete", alarms.delete_alarm, name="delete-alarm"),
     path("attributes/<str:attribute_name>", queues.attribute_row, name="attribute"),
     path("attributes/<str:attribute_name>/edit", queues.edit_attribute, name="edit-attribute"),
     path("tags", queues.add_tag, name="add-tag"),
@@ -55,6 +58,7 @@ subscription_patterns = [
 topic_patterns = [
     path("", topics.topic_page, name="topic"),
     path("stats", topics.topic_stats_region, name="topic-stats"),
+    path("chart", topics.topic_chart_region, name="topic-chart"),
     path("subscriptions", topics.subscriptions_region, name="topic-subscriptions"),
     path("subscriptions/new", topics.subscribe, name="subscribe"),
     path("subscriptions/<str:subscription_id>/", include(subscription_patterns)),

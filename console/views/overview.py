@@ -19,6 +19,7 @@ from console.roles import is_operator
 from console.views import responses
 from console.views.guards import (
     authorize,
+    can_see_queue,
     operator_required,
     queue_arn,
     queue_scope,
@@ -26,7 +27,7 @@ from console.views.guards import (
     topic_scope,
 )
 from notifications import service as topics_service
-from notifications.models import Subscription, Topic
+from notifications.models import Alarm, Subscription, Topic
 from queues import listing
 from queues import service as queues_service
 from queues.models import Queue
@@ -101,6 +102,7 @@ def _listings(view, user):
     those in the user's scope."""
     queue_page = listing.queue_page(view.q, view.sort, view.page, queue_scope(user))
     topic_page = _topic_page(view.q, view.tpage, topic_scope(user))
+    in_alarm = _queues_in_alarm(user)
     # The page numbers actually shown (a bad or out-of-range number gives the nearest page).
     view = replace(view, page=str(queue_page.number), tpage=str(topic_page.number))
     return {
@@ -112,9 +114,23 @@ def _listings(view, user):
         "topic_page": topic_page,
         "topics": topic_page.object_list,
         "topic_pager": _pager(view, topic_page, "tpage"),
+        "queues_in_alarm": in_alarm,
+        "alarm_count": len(in_alarm),
         "queue_set": _digest([row.queue.pk for row in queue_page], queue_page.paginator.count),
         "topic_set": _digest([topic.pk for topic in topic_page], topic_page.paginator.count),
     }
+
+
+def _queues_in_alarm(user):
+    """{queue id: alarms in ALARM} of the queues in the user's scope: one query for the page,
+    whatever its rows (few alarms are ever in ALARM at once)."""
+    counts = {}
+    for queue_id, name in Alarm.objects.filter(state=Alarm.State.ALARM).values_list(
+        "queue_id", "queue__name"
+    ):
+        if can_see_queue(user, name):
+            counts[queue_id] = counts.get(queue_id, 0) + 1
+    return counts
 
 
 # The queue table's columns: (heading, sort key, numeric, title).
@@ -300,13 +316,16 @@ def live_fragments(user, q="", sort="", page="", tpage=""):
     context = _listings(View.of(q, sort, page, tpage), user)
     regions = {}
     for row in context["queue_rows"]:
-        html = render_to_string(f"{TEMPLATE}#queue-row", {"row": row, "live": True})
+        html = render_to_string(
+            f"{TEMPLATE}#queue-row",
+            {"row": row, "live": True, "queues_in_alarm": context["queues_in_alarm"]},
+        )
         regions[f"queue-{row.queue.pk}"] = html
     for topic in context["topics"]:
         html = render_to_string(f"{TEMPLATE}#topic-row", {"topic": topic, "live": True})
         regions[f"topic-{topic.pk}"] = html
     # Last: htmx parses a pushed frame inside a <template>, where a <tr> after a <span> is
     # dropped (only its text survives), so rows must come before any non-table element.
-    for name in ("queue-count", "topic-count", "queue-set", "topic-set"):
+    for name in ("queue-count", "alarm-count", "topic-count", "queue-set", "topic-set"):
         regions[name] = render_to_string(f"{TEMPLATE}#{name}", context)
     return regions

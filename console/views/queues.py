@@ -28,7 +28,7 @@ from console.forms.queues import (
     editable_attributes,
 )
 from console.roles import is_operator
-from console.views import responses
+from console.views import alarms, responses
 from console.views.guards import (
     authorize,
     can_see_queue,
@@ -98,9 +98,10 @@ def _stats_context(queue, is_dead_letter_queue):
     }
 
 
-def _chart_context(queue, stats_context):
-    """The chart, its depth line ending at the depth the stats show."""
-    return {"chart": charts.queue_chart(queue.id, stats_context["stats"])}
+def _chart_context(queue, stats_context, range_name=None):
+    """The chart over `range_name`, its depth line ending at the depth the stats show."""
+    chart = charts.queue_chart(queue.id, stats_context["stats"], charts.range_name(range_name))
+    return {"chart": chart, "queue": queue}
 
 
 def _move_tasks_context(queue, operator, is_dead_letter_queue):
@@ -233,7 +234,8 @@ def _page_context(request, queue, **overrides):
     }
     stats = _stats_context(queue, is_dead_letter_queue)
     context.update(stats)
-    context.update(_chart_context(queue, stats))
+    context.update(_chart_context(queue, stats, request.GET.get("range")))
+    context.update(alarms.alarms_context(request.user, queue, operator))
     context.update(trash_context(request.user, queue, request.GET.get("undo")))
     # After the depth: an unfiltered explorer counts with it instead of reading it again.
     context["explorer"] = _explore(request, queue, context["stats"])
@@ -289,14 +291,25 @@ def queue_stats_region(request, name):
 
 @require_GET
 @login_required
+def queue_chart_region(request, name):
+    """The chart over the range asked for (the range picker's htmx answer, or a page of its own
+    without JavaScript)."""
+    queue = queue_for_user(request, name)
+    context = _chart_context(queue, _stats_context(queue, False), request.GET.get("range"))
+    return render(request, CHART_TEMPLATE, context)
+
+
+@require_GET
+@login_required
 def move_tasks_region(request, name):
     queue = queue_for_user(request, name, "sqs:ListMessageMoveTasks")
     context = _move_tasks_context(queue, is_operator(request.user), _is_dead_letter_queue(queue))
     return render(request, f"{TEMPLATE}#move-tasks", context)
 
 
-def live_fragments(user, name):
-    """The queue page's live regions: `queue-stats`, `queue-chart` and `move-tasks`."""
+def live_fragments(user, name, range=None):  # noqa: A002 (the page's query parameter)
+    """The queue page's live regions: `queue-stats`, `queue-chart` (over the page's range) and
+    `move-tasks`."""
     if not can_see_queue(user, name):
         raise Queue.DoesNotExist(f"There is no queue named {name}.")
     queue = Queue.objects.select_related("dead_letter_queue").get(name=name)
@@ -304,7 +317,7 @@ def live_fragments(user, name):
     stats = _stats_context(queue, is_dead_letter_queue)
     return {
         "queue-stats": render_to_string(f"{TEMPLATE}#queue-stats", stats),
-        "queue-chart": render_to_string(CHART_TEMPLATE, _chart_context(queue, stats)),
+        "queue-chart": render_to_string(CHART_TEMPLATE, _chart_context(queue, stats, range)),
         "move-tasks": render_to_string(
             f"{TEMPLATE}#move-tasks",
             _move_tasks_context(queue, is_operator(user), is_dead_letter_queue),

@@ -13,12 +13,13 @@
   var failures = 0;
   var box = null;
 
-  // The page's arguments: data-live-args, or (data-live-query="q sort page") those parameters of
-  // the address, which changes as the page sorts, pages and filters its lists in place.
+  // The page's arguments: data-live-args, and (data-live-query="q sort page") those parameters of
+  // the address, which changes as the page sorts, pages and filters its lists (or picks a chart's
+  // range) in place.
   function liveArgs() {
     if (root.dataset.liveQuery === undefined) return root.dataset.liveArgs || "{}";
     var params = new URLSearchParams(location.search);
-    var chosen = {};
+    var chosen = JSON.parse(root.dataset.liveArgs || "{}");
     root.dataset.liveQuery.split(/\s+/).forEach(function (name) {
       if (name && params.has(name)) chosen[name] = params.get(name);
     });

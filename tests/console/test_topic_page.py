@@ -924,7 +924,7 @@ def test_an_operator_deletes_the_topic_after_confirming(
 
 def test_live_fragments_give_the_stats_and_subscriptions(operator, hook):
     regions = topic_views.live_fragments(operator, name="events")
-    assert set(regions) == {"topic-stats", "subscriptions"}
+    assert set(regions) == {"topic-stats", "topic-chart", "subscriptions"}
     assert (
         regions["topic-stats"]
         .lstrip()
@@ -954,7 +954,12 @@ def test_live_fragments_include_an_open_delivery_log(operator, hook):
 def test_the_live_stream_renders_the_topic_page_by_its_arguments(operator, hook):
     stream.snapshots._entries.clear()
     fragments, _cost = stream._render(operator, "topic", {"name": "events", "log": hook.uuid})
-    assert set(fragments) == {"topic-stats", "subscriptions", f"delivery-log-{hook.uuid}"}
+    assert set(fragments) == {
+        "topic-stats",
+        "topic-chart",
+        "subscriptions",
+        f"delivery-log-{hook.uuid}",
+    }
     with pytest.raises(stream.PageGone):
         stream._render(operator, "topic", {"name": "gone"})
 

@@ -7,6 +7,7 @@ from console.views.topics.page import (
     live_fragments,
     subscription_panel,
     subscriptions_region,
+    topic_chart_region,
     topic_page,
     topic_stats_region,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "subscription_panel",
     "subscriptions_region",
     "test_filter_policy",
+    "topic_chart_region",
     "topic_page",
     "topic_stats_region",
     "unsubscribe",

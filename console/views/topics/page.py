@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from console import charts
 from console.forms.topics import (
     EDITABLE,
     RAW_DELIVERY_PROTOCOLS,
@@ -41,6 +42,7 @@ from notifications.models import (
 from queues.models import now_ms
 
 TEMPLATE = "console/topic.html"
+CHART_TEMPLATE = "console/topics/_chart.html"
 CONFIRM_TEMPLATE = "console/topics/confirm.html"
 TOPIC_CHANGED = "topic-changed"
 # Subscriptions whose every attempt is logged; queue deliveries leave a row only when they fail.
@@ -259,6 +261,10 @@ def _attribute_rows(topic, operator, editing=None):
     ]
 
 
+def _chart_context(topic, range_name=None):
+    return {"chart": charts.topic_chart(topic.pk, charts.range_name(range_name)), "topic": topic}
+
+
 def _page_context(request, topic, **overrides):
     """The whole page; `log`, `failed_only` and `panel` say what is open."""
     operator = is_operator(request.user)
@@ -276,6 +282,7 @@ def _page_context(request, topic, **overrides):
         "is_operator": operator,
         "attribute_rows": _attribute_rows(topic, operator, overrides.pop("editing", None)),
         **_stats_context(topic),
+        **_chart_context(topic, request.GET.get("range")),
         **_subscriptions_context(topic, operator),
         "log": _log_context(topic, log_subscription, failed_only, operator)
         if log_subscription
@@ -328,6 +335,14 @@ def topic_stats_region(request, name):
 
 @require_GET
 @login_required
+def topic_chart_region(request, name):
+    """The chart over the range asked for (the range picker's htmx answer)."""
+    context = _chart_context(topic_for_user(request, name), request.GET.get("range"))
+    return render(request, CHART_TEMPLATE, context)
+
+
+@require_GET
+@login_required
 def subscriptions_region(request, name):
     context = _subscriptions_context(
         topic_for_user(request, name, "sns:ListSubscriptionsByTopic"), is_operator(request.user)
@@ -375,15 +390,16 @@ def subscription_panel(request, name, subscription_id):
     return render(request, f"{TEMPLATE}#subscription-panel", {"panel": context})
 
 
-def live_fragments(user, name, log=None, failed=None):
-    """The topic page's live regions: `topic-stats`, `subscriptions` and, when a delivery log is
-    open, `delivery-log-<subscription id>`."""
+def live_fragments(user, name, log=None, failed=None, range=None):  # noqa: A002 (query parameter)
+    """The topic page's live regions: `topic-stats`, `topic-chart` (over the page's range),
+    `subscriptions` and, when a delivery log is open, `delivery-log-<subscription id>`."""
     if not can_see_topic(user, name):
         raise Topic.DoesNotExist(f"There is no topic named {name}.")
     topic = Topic.objects.get(name=name)
     operator = is_operator(user)
     regions = {
         "topic-stats": render_to_string(f"{TEMPLATE}#topic-stats", _stats_context(topic)),
+        "topic-chart": render_to_string(CHART_TEMPLATE, _chart_context(topic, range)),
         "subscriptions": render_to_string(
             f"{TEMPLATE}#subscriptions", _subscriptions_context(topic, operator)
         ),
