@@ -174,6 +174,12 @@ def test_console_pages_have_no_serious_accessibility_violations(
     page.locator("#settings").get_by_role("link", name="Edit").first.click()
     expect(page.locator("#settings form")).to_be_visible()
     found += serious_violations(page, "queue page, a setting being edited")
+    page.goto(f"/queues/{scene['dead_letters']}/")
+    page.locator("summary", has_text="Redrive selected messages, by filter").click()
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#redrive-plan")).to_be_visible()
+    page.locator(".redrive-sample summary").first.click()
+    found += serious_violations(page, "dead-letter queue page, a selective redrive previewed")
 
     topic = scene["topic"]
     page.goto(f"/topics/{topic}/")
@@ -187,6 +193,10 @@ def test_console_pages_have_no_serious_accessibility_violations(
     page.keyboard.press("Escape")
     page.goto(f"/topics/{topic}/?subscription={scene['hook']}#subscription-panel")
     found += serious_violations(page, "subscription panel")
+    page.locator("summary", has_text="Playground: try a policy").click()
+    page.get_by_label("Policy to try").fill('{"field1": [2]}')
+    expect(page.locator(".playground-results tr.not-matched")).to_have_count(1)
+    found += serious_violations(page, "subscription panel, the filter playground")
     page.goto(f"/topics/{topic}/?log={scene['hook']}#delivery-log-{scene['hook']}")
     expect(page.locator("li.delivery table.attempts tbody tr").first).to_be_visible()
     found += serious_violations(page, "delivery log")
