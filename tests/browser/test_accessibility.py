@@ -131,7 +131,7 @@ def _open_dialog(page, link_name):
 
 
 def test_console_pages_have_no_serious_accessibility_violations(
-    operator_page, anonymous_page, scene
+    operator_page, anonymous_page, scene, sqs_client
 ):
     found = []
 
@@ -200,6 +200,20 @@ def test_console_pages_have_no_serious_accessibility_violations(
     page.goto(f"/topics/{topic}/?log={scene['hook']}#delivery-log-{scene['hook']}")
     expect(page.locator("li.delivery table.attempts tbody tr").first).to_be_visible()
     found += serious_violations(page, "delivery log")
+
+    sqs = sqs_client("json")
+    trashed = f"{scene['standard']}-trash"
+    trashed_url = sqs.create_queue(QueueName=trashed)["QueueUrl"]
+    sqs.send_message(QueueUrl=trashed_url, MessageBody="purged")
+    sqs.purge_queue(QueueUrl=trashed_url)
+    page.goto(f"/queues/{trashed}/")
+    batch = page.locator("#trash tbody tr").first.get_attribute("id").removeprefix("trash-")
+    page.goto(f"/queues/{trashed}/?undo={batch}")
+    expect(page.locator("#undo-banner")).to_contain_text("Purged 1 message.")
+    found += serious_violations(page, "queue page with the Undo banner and the trash")
+    page.goto(f"/audit/?queue={trashed}")
+    expect(page.locator("#audit-entries tbody tr")).to_have_count(2)
+    found += serious_violations(page, "audit log, filtered to a queue")
 
     page.goto("/access-keys/")
     page.get_by_label("Name").fill("a11y")
