@@ -20,7 +20,7 @@ from django.db.models import F
 
 from audit import log as audit_log
 from aws_protocol import actor
-from queues import lineage, message_sql
+from queues import cross_process, lineage, message_sql, notifier
 from queues.errors import ResourceNotFoundException, TrashEmptied
 from queues.models import TrashBatch, TrashedMessage, now_ms
 from queues.service.sending import retention_cutoff
@@ -185,6 +185,9 @@ def restore(queue, batch):
             messages=restored,
             expired=expired,
         )
+    # Receivers waiting on the queue (a long poll, here or in another process) get them now.
+    notifier.signal(queue.id)
+    cross_process.announce(queue.id)
     return restored, expired
 
 

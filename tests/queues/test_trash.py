@@ -4,6 +4,8 @@ Live tests purge through boto3 and restore through the REST API; the service tes
 needs a clock or thousands of rows (the window, retention, batching).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 from django.conf import settings
@@ -156,6 +158,18 @@ def test_restoring_needs_purge_queue_permission(sqs_json, make_queue, rest, roos
     assert listing.status_code == 403 and "sqs:PurgeQueue" in listing.json()["message"]
     assert restoring.status_code == 403
     assert rest.post(f"/queues/{name_of(url)}/trash/{batch}/restore").status_code == 200
+
+
+def test_a_long_poll_waiting_on_the_queue_gets_restored_messages(sqs_client, make_queue, rest):
+    sqs = sqs_client("json")
+    url = make_queue()
+    sqs.send_message(QueueUrl=url, MessageBody="waited for")
+    batch = rest.post(f"/queues/{name_of(url)}/purge").json()["trash_batch"]
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(sqs.receive_message, QueueUrl=url, WaitTimeSeconds=20)
+        assert rest.post(f"/queues/{name_of(url)}/trash/{batch}/restore").status_code == 200
+        [message] = waiting.result(timeout=30)["Messages"]
+    assert message["Body"] == "waited for"
 
 
 # Service: the window, retention, batching, console deletes
