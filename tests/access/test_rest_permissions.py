@@ -157,6 +157,8 @@ def test_send_batch_needs_send_message_and_is_refused_whole(queues):
         ),
         ("get", "/api/queues/orders-1/move-tasks", None, "sqs:ListMessageMoveTasks"),
         ("post", "/api/queues/orders-1/move-tasks", {}, "sqs:StartMessageMoveTask"),
+        ("post", "/api/queues/orders-1/redrive/plan", {}, "sqs:StartMessageMoveTask"),
+        ("post", "/api/queues/orders-1/redrive", {}, "sqs:StartMessageMoveTask"),
     ],
 )
 def test_each_queue_endpoint_asks_for_its_sqs_action(queues, method, path, body, action):
@@ -217,6 +219,35 @@ def test_moving_messages_needs_send_message_where_they_go(db):
     assert api.post(
         "/api/queues/orders-dlq/move-tasks", {"destination": "orders-1"}
     ).status_code == (201)
+
+
+def test_selective_redrive_needs_send_message_where_the_messages_go(db):
+    dead_letters = service.create_queue("orders-dlq")
+    redrive = json.dumps({"deadLetterTargetArn": dead_letters.arn, "maxReceiveCount": 1})
+    orders = service.create_queue("orders-1", {"RedrivePolicy": redrive})
+    service.create_queue("billing", {"RedrivePolicy": redrive})
+    dead_letter(orders, "from orders")
+    empty_from = [
+        "sqs:StartMessageMoveTask",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ]
+    api = Api(
+        statements(
+            statement("Allow", empty_from, queue_arn("orders-dlq")),
+            statement("Allow", "sqs:SendMessage", queue_arn("orders-*")),
+        )
+    )
+    chosen = {"selection": {"source_queue": "orders-1"}}
+
+    planned_to_billing = api.post("/api/queues/orders-dlq/redrive/plan", {"destination": "billing"})
+    planned = api.post("/api/queues/orders-dlq/redrive/plan", chosen)
+    started = api.post("/api/queues/orders-dlq/redrive", chosen)
+
+    assert_denied(planned_to_billing, api.key_id, "sqs:SendMessage", queue_arn("billing"))
+    assert planned.status_code == 200, planned.content
+    assert started.status_code == 201, started.content
 
 
 def test_queue_list_needs_list_queues_and_shows_only_queues_the_key_may_read(queues):
