@@ -47,8 +47,24 @@ def test_range_picker_swaps_the_chart_and_the_address(operator_page, watched):
     expect_live(page)  # the stream follows the new address, so live updates keep the range
     expect(chart.get_by_role("heading", name="Last 7 days")).to_be_visible()
 
+    assert serious_violations(page, "queue page, 7-day chart") == []
+
     page.goto(f"/queues/{watched}/?range=24h")  # the address alone picks it, without htmx
     expect(page.locator("#queue-chart h2")).to_have_text("Last 24 hours")
+
+
+def test_topic_page_charts_its_publishes_over_the_range_picked(operator_page, sns, watched):
+    topic_arn = sns.create_topic(Name=f"{watched}-alarms")["TopicArn"]
+    sns.publish(TopicArn=topic_arn, Message="hello")
+    page = operator_page
+    page.goto(f"/topics/{watched}-alarms/")
+    expect_live(page)
+    chart = page.locator("#topic-chart")
+    expect(chart.get_by_role("img", name=re.compile("published per minute"))).to_be_visible()
+    chart.get_by_role("link", name="30 d").click()
+    expect(chart.get_by_role("heading", name="Last 30 days")).to_be_visible()
+    expect(chart.get_by_role("img", name=re.compile("published per hour"))).to_be_visible()
+    assert serious_violations(page, "topic page, 30-day chart") == []
 
 
 def test_an_alarm_created_on_the_queue_page_shows_on_the_overview_once_in_alarm(
