@@ -13,7 +13,7 @@ disjoint messages, and on SQLite the single UPDATE runs under the database's one
 
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 TABLE = "queues_message"
 
@@ -48,21 +48,27 @@ _FIFO_CANDIDATES = (
 _sql_cache = {}
 
 
+# Each attribute read through django.db.connection looks the thread's connection up again (an
+# asgiref Local, several microseconds); these helpers look it up once.
+
+
 def _sql(text):
     """The statement in the connection's own placeholder style (SQLite's DB-API wants ?)."""
-    key = (connection.vendor, text)
+    vendor = connections[DEFAULT_DB_ALIAS].vendor
+    key = (vendor, text)
     converted = _sql_cache.get(key)
     if converted is None:
-        converted = text.replace("%s", "?") if connection.vendor == "sqlite" else text
+        converted = text.replace("%s", "?") if vendor == "sqlite" else text
         _sql_cache[key] = converted
     return converted
 
 
 @contextmanager
 def _cursor():
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
-        cursor = connection.connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.wrap_database_errors:
+        db.ensure_connection()
+        cursor = db.connection.cursor()
         try:
             yield cursor
         finally:
@@ -76,13 +82,14 @@ def write_transaction():
     SQLite takes the write lock up front (BEGIN IMMEDIATE) so two writers queue on the busy
     timeout instead of failing on a lock upgrade; inside an ORM transaction this joins it.
     """
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.in_atomic_block:
         with transaction.atomic():
             yield
         return
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
-        raw = connection.connection
+    with db.wrap_database_errors:
+        db.ensure_connection()
+        raw = db.connection
         raw.execute("BEGIN IMMEDIATE")
         try:
             yield

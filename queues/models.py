@@ -364,9 +364,10 @@ class MessageEvent(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["message_id", "id"], name="message_event_idx"),
-            # The prune walks events past their window, oldest first; so do the health views.
+            # The health views read a queue's recent events; the prune finds a queue's ended
+            # messages. (No index on `at` alone: every index is one more page each recording
+            # writes, and the prune walks the oldest events in id order, which is time order.)
             models.Index(fields=["queue", "at"], name="message_event_queue_at_idx"),
-            models.Index(fields=["at"], name="message_event_at_idx"),
         ]
 
     def __str__(self):

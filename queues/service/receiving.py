@@ -186,7 +186,7 @@ def _record_receive(queue, moved, rows, now, visibility_timeout):
             queue.id,
             "received",
             [
-                (row[1], {"visibility_timeout": visibility_timeout, "receive_count": row[9]})
+                (row[1], f'{{"receive_count":{row[9]},"visibility_timeout":{visibility_timeout}}}')
                 for row in rows
             ],
             now,
@@ -311,7 +311,10 @@ def _delete_received(queue, receipts_to_delete):
         for message_id, token in gone:
             received_at = receipts.received_at(token)
             items.append(
-                (message_id, {"held_ms": now - received_at} if received_at is not None else {})
+                (
+                    message_id,
+                    f'{{"held_ms":{now - received_at}}}' if received_at is not None else "",
+                )
             )
         lineage.record_each(queue.id, "deleted", items, now)
     return len(gone)

@@ -3,8 +3,8 @@ the helpers receiving shares (batch ids, FIFO ids, retention, waking receivers).
 
 import functools
 import hashlib
+import os
 import re
-import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -116,7 +116,7 @@ def _prepare(queue, entry, now, sender_id):
     body_md5 = md5_of_body(entry.body)
     attributes_md5 = md5_of_message_attributes(entry.message_attributes)
     system_md5 = md5_of_message_attributes(entry.system_attributes)
-    message_id = str(uuid.uuid4())
+    message_id = new_message_id(now)
     row = [
         queue.id,
         message_id,
@@ -138,6 +138,21 @@ def _prepare(queue, entry, now, sender_id):
     if system_md5:
         result["MD5OfMessageSystemAttributes"] = system_md5
     return row, size, result
+
+
+def new_message_id(now):
+    """A MessageId: a UUID as SQS gives, but time-ordered (version 7: the time in ms first).
+
+    Message lineage keeps an index on MessageIds, and ids that grow with time are added at its
+    end instead of at random places all over it: a random UUID per message made each send,
+    receive and delete write a page of that index for every message it recorded.
+    """
+    random = int.from_bytes(os.urandom(10))
+    value = (now & 0xFFFF_FFFF_FFFF) << 80 | random
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC 4122 variant
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _validate_fifo_id(name, value):
