@@ -8,7 +8,7 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 
-from bench import access, cluster, console_scale, report, sns, sns_publish, sqs
+from bench import access, cluster, console_scale, lineage, report, sns, sns_publish, sqs
 from bench.servers import TARGETS, running
 
 BASELINE = "moto"
@@ -88,6 +88,13 @@ def main(argv=None):
     except Exception as error:
         failures.append(f"access policies: {type(error).__name__}: {error}")
     try:
+        failures += [f"message lineage: {problem}" for problem in lineage.section(args)]
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temp dirs removed", file=sys.stderr)
+        return 130
+    except Exception as error:
+        failures.append(f"message lineage: {type(error).__name__}: {error}")
+    try:
         failures += [f"cluster: {problem}" for problem in cluster.section(args)]
     except KeyboardInterrupt:
         print("interrupted; the cluster stopped and its database dropped", file=sys.stderr)
@@ -140,6 +147,7 @@ def _parse(argv):
     parser.add_argument("--consumers", type=_positive, default=2, help="receiving processes")
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     access.add_arguments(parser)
+    lineage.add_arguments(parser)
     cluster.add_arguments(parser)
     console_scale.add_arguments(parser)
     return parser.parse_args(argv)
