@@ -207,7 +207,13 @@ def test_live_fragments_render_one_region_per_queue_and_topic(operator, dead_let
         f"topic-{topic.pk}",
     }
     # Rows first: in a frame, a <tr> after a <span> would be dropped.
-    assert list(regions)[3:] == ["queue-count", "topic-count", "queue-set", "topic-set"]
+    assert list(regions)[3:] == [
+        "queue-count",
+        "alarm-count",
+        "topic-count",
+        "queue-set",
+        "topic-set",
+    ]
     for region_id in rows:
         assert regions[region_id].lstrip().startswith(f'<tr id="{region_id}" hx-swap-oob="true">')
     assert "1 dead-lettered" in regions[f"queue-{source.pk}"]
