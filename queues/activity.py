@@ -41,7 +41,7 @@ PERIOD_MS = 5_000
 PERIODS_PER_MINUTE = 60_000 // PERIOD_MS
 KEEP_MINUTES = 25 * 60  # the console charts the last hour; a day is kept for context
 KEEP_RECENT_PERIODS = 3 * PERIODS_PER_MINUTE  # the last minute, and room for late flushes
-ROWS_PER_STATEMENT = 500  # 2,500 parameters: far below SQLite's limit
+ROWS_PER_STATEMENT = 500  # 3,500 parameters at most: far below SQLite's limit
 ARRAY_ROWS_PER_STATEMENT = 5_000  # PostgreSQL's rows go as arrays: one statement for most flushes
 PRUNE_BATCH = 5_000
 # Queues asked for at once above which the rates are read for every queue and picked in Python.
