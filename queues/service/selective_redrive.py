@@ -18,7 +18,7 @@ from audit import log as audit_log
 from queues import json_path, peek
 from queues.errors import InvalidParameterValue, ResourceNotFoundException, UnsupportedOperation
 from queues.message_attributes import decode_attributes, validate_body, validate_message_attributes
-from queues.models import MessageMoveTask, Queue, now_ms
+from queues.models import Message, MessageMoveTask, Queue, now_ms
 from queues.service.redrive import _check_redrive_queues, _task_handle
 from queues.service.sending import _max_message_size
 
@@ -130,7 +130,7 @@ def plan_redrive(dlq, selection, destination=None, edits=None):
     _check_plannable(dlq, destination)
     edits = _checked_edits(edits)
     now = now_ms()
-    messages, checks = _matching(dlq, selection, now)
+    messages, checks = _matching(dlq, selection, now, edits)
     plan = RedrivePlan()
     queues = {destination.pk: destination} if destination is not None else {}
     by_destination = {}
@@ -161,6 +161,7 @@ def plan_redrive(dlq, selection, destination=None, edits=None):
         )
     plan.edits = {edited[message_id]: body for message_id, body in edits.items()}
     plan.pks.sort()
+    _add_bodies(plan.sample)
     plan.destinations = [
         {"queue": queues[pk].name, "fifo": queues[pk].is_fifo, "count": count}
         for pk, count in by_destination.items()
@@ -261,8 +262,12 @@ def _checked_edits(edits):
     return dict(edits)
 
 
-def _matching(dlq, selection, now):
-    """(queryset of rows to scan, Python checks each must pass) for the selection."""
+def _matching(dlq, selection, now, edits):
+    """(queryset of rows to scan, Python checks each must pass) for the selection.
+
+    Bodies and attributes (up to 1 MiB each) are read only where a check or an edit needs them;
+    the sample's bodies are read afterwards.
+    """
     attribute = selection.attribute
     messages, checks = peek.matching(
         dlq,
@@ -291,16 +296,11 @@ def _matching(dlq, selection, now):
         test = json_path.parse(selection.json_path)
         checks.append(lambda row: test.matches(row["body"]))
     messages = messages.order_by("sent_at", "id")
-    columns = (
-        "id",
-        "message_id",
-        "body",
-        "attributes",
-        "sent_at",
-        "receive_count",
-        "group_id",
-        "dead_letter_source_id",
-    )
+    columns = ["id", "message_id", "sent_at", "receive_count", "group_id", "dead_letter_source_id"]
+    if selection.attribute or edits:
+        columns.append("attributes")
+    if selection.json_path:
+        columns.append("body")
     return messages.values(*columns), checks
 
 
@@ -313,16 +313,13 @@ def _load_queues(queues, rows):
 def _plan_row(plan, row, dlq, destination, queues, edits, by_destination, by_group):
     plan.matched += 1
     target = destination if destination is not None else queues.get(row["dead_letter_source_id"])
-    body = edits.get(row["message_id"], row["body"])
-    reason = _unmovable_reason(row, dlq, target, body)
+    reason = _unmovable_reason(row, dlq, target, edits.get(row["message_id"]))
     if len(plan.sample) < SAMPLE_SIZE:
         source = queues.get(row["dead_letter_source_id"])
         plan.sample.append(
             {
+                "pk": row["id"],
                 "message_id": row["message_id"],
-                "body": row["body"][:BODY_EXCERPT],
-                "body_truncated": len(row["body"]) > BODY_EXCERPT,
-                "full_body": row["body"],  # for an editor; the REST API leaves it out
                 "group_id": row["group_id"] or None,
                 "source_queue": source.name if source is not None else None,
                 "receive_count": row["receive_count"],
@@ -345,7 +342,22 @@ def _plan_row(plan, row, dlq, destination, queues, edits, by_destination, by_gro
         by_group[key] = by_group.get(key, 0) + 1
 
 
-def _unmovable_reason(row, dlq, target, body):
+def _add_bodies(sample):
+    """Give the sample's messages their bodies: an excerpt, and the whole for an editor (the
+    REST API leaves that out). A message gone since it was read shows an empty body."""
+    bodies = dict(
+        Message.objects.filter(pk__in=[message["pk"] for message in sample]).values_list(
+            "pk", "body"
+        )
+    )
+    for message in sample:
+        body = bodies.get(message.pop("pk"), "")
+        message["body"] = body[:BODY_EXCERPT]
+        message["body_truncated"] = len(body) > BODY_EXCERPT
+        message["full_body"] = body
+
+
+def _unmovable_reason(row, dlq, target, new_body):
     if target is None:
         return "Its source queue no longer exists; choose a destination queue."
     if target.is_fifo != dlq.is_fifo:
@@ -354,8 +366,8 @@ def _unmovable_reason(row, dlq, target, body):
         return f"A standard queue's message cannot move to the FIFO queue {target.name}."
     if target.is_fifo and not row["group_id"]:
         return f"It has no message group id, which the FIFO queue {target.name} needs."
-    if body is not row["body"]:
-        size = len(body.encode())
+    if new_body is not None:
+        size = len(new_body.encode())
         if row["attributes"]:
             size += validate_message_attributes(decode_attributes(row["attributes"]))
         limit = _max_message_size(target)

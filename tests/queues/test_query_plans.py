@@ -67,6 +67,34 @@ def test_move_task_steps_and_the_resume_sweep_are_served_by_indexes(dead_letters
     assert_served_by_indexes(captured.statements())
 
 
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {},
+        {"body_contains": "m1", "min_receive_count": 0, "max_receive_count": 5},
+        {"source_queue": "plans", "older_than_seconds": 0, "newer_than_seconds": 60},
+        {"json_path": "$.order", "group_id": "g"},
+        {"message_ids": ["x", "y"]},
+    ],
+)
+def test_selective_redrive_plans_are_served_by_indexes(dead_letters, selection):
+    _source, dlq = dead_letters
+    with capture() as captured:
+        service.plan_redrive(dlq, selection)
+    assert_served_by_indexes(captured.statements())
+
+
+def test_selective_redrive_steps_are_served_by_indexes(dead_letters):
+    source, dlq = dead_letters
+    with capture():
+        task, _plan = service.start_selective_redrive(dlq, {"body_contains": "m"}, None, None, 2)
+    with capture() as captured:
+        first = service.move_messages_step(task.pk)
+        service.move_messages_step(task.pk, first.heartbeat, first.after)
+    assert Message.objects.filter(queue=source).count() == 4
+    assert_served_by_indexes(captured.statements())
+
+
 def test_purge_and_delete_queue_are_served_by_indexes(dead_letters):
     source, dlq = dead_letters
     with capture() as captured:
