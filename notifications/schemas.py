@@ -341,13 +341,20 @@ class DeliveryPage(Schema):
 
 
 class AlarmCreate(Strict):
-    name: Text = Field(description="Unique among alarms: 1 to 255 printable ASCII characters.")
-    kind: Text = Field(description="depth, oldest_age or dlq_receives (docs/history.md).")
-    threshold: int = Field(
-        description="Visible messages (depth), seconds (oldest_age) or messages dead-lettered "
-        "(dlq_receives) above which the alarm fires."
+    name: str = Field(
+        pattern=r"^[\x20-\x7e]{1,255}$",
+        description="Unique among alarms: 1 to 255 printable ASCII characters.",
     )
-    minutes: int = Field(1, description="For how many one-minute samples (1 to 1440).")
+    kind: Literal["depth", "oldest_age", "dlq_receives"] = Field(
+        description="What the alarm watches (docs/history.md)."
+    )
+    threshold: int = Field(
+        ge=0,
+        le=10**12,
+        description="Visible messages (depth), seconds (oldest_age) or messages dead-lettered "
+        "(dlq_receives) above which the alarm fires.",
+    )
+    minutes: int = Field(1, ge=1, le=1440, description="For how many one-minute samples.")
     topic: Text = Field(description="The name of the standard topic it publishes to.")
 
 

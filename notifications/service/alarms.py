@@ -65,7 +65,7 @@ def _whole_number(name, value, low, high):
 
 def create_alarm(queue, *, name, kind, threshold, topic, minutes=1):
     """Create an alarm on `queue` publishing to `topic`; refuse bad values with their reason."""
-    name = (name or "").strip()
+    name = name or ""
     if not ALARM_NAME.match(name):
         raise InvalidParameter(
             "An alarm's name must be 1 to 255 printable ASCII characters (letters, digits, "
