@@ -65,6 +65,8 @@ def parse_time(name, value):
     """An ISO 8601 date or date-time (UTC unless it says), or BadFilter naming the filter."""
     if not value:
         return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

@@ -4,9 +4,13 @@ Read only. Each entry is judged as `roost:GetAuditLog` on its resource (console.
 filter to one queue or topic the caller may not read answers 403.
 """
 
+from datetime import datetime
+from typing import Literal
+
 from ninja import Field, Query, Router, Schema
 
 from audit import log
+from aws_protocol.actor import DOORS
 from console import audit_access
 from queues.schemas import TEXT, Error
 
@@ -40,9 +44,9 @@ class AuditFilters(Schema):
     )
     actor: str | None = Field(None, pattern=TEXT, description="An access key id or user name.")
     action: str | None = Field(None, pattern=TEXT, description="e.g. PurgeQueue.")
-    door: str | None = Field(None, pattern=TEXT, description="sqs, sns, rest, console, system.")
-    since: str | None = Field(None, pattern=TEXT, description="ISO 8601; entries at or after.")
-    until: str | None = Field(None, pattern=TEXT, description="ISO 8601; entries before.")
+    door: Literal[DOORS] | None = Field(None, description="The door the action came through.")
+    since: datetime | None = Field(None, description="ISO 8601 (UTC if no zone); at or after.")
+    until: datetime | None = Field(None, description="ISO 8601 (UTC if no zone); before.")
     cursor: str | None = Field(None, pattern=TEXT, description="next_cursor of the last page.")
     limit: int = Field(log.DEFAULT_PAGE, ge=1, le=log.MAX_PAGE)
 

@@ -31,6 +31,7 @@ RULES = {
     "GET /api/topics/{name}/subscriptions": [("InvalidParameter", r"NextToken")],
     "GET /api/queues/{name}/messages": [("InvalidParameterValue", r"cursor")],
     "GET /api/subscriptions/{subscription_id}/deliveries": [("InvalidParameter", r"cursor")],
+    "GET /api/audit": [("InvalidParameterValue", r"cursor")],
     "POST /api/queues": [
         ("InvalidAttributeName", r"Unknown Attribute"),  # FIFO-only ones on a standard queue
         ("InvalidAttributeValue", r"."),  # policies' JSON, FifoQueue against the name, KMS
