@@ -550,7 +550,7 @@ HISTORY_RANGE = r"^(1h|6h|24h|7d|30d)$"
 class History(Schema):
     range: str = Field(description="The range asked for: 1h, 6h, 24h, 7d or 30d.")
     resolution: str = Field(description="1m (a point a minute) or 1h (a point an hour).")
-    series: dict[str, list[tuple[str, int | None]]] = Field(
+    series: dict[str, list[list[str | int | None]]] = Field(
         description="{name: [[ISO 8601 start of the minute or hour, value], ...]}, oldest first. "
         "Counts are 0 where nothing happened; sampled values are null where no sample was taken."
     )

@@ -98,6 +98,7 @@ def world(db):
         "subscription_id": subscription.uuid,
         "delivery_id": delivery.pk if delivery is not None else 1,
         "queue_arn": queue.arn,
+        "alarm": "backlog",  # refused before any alarm is looked up
     }
 
 
