@@ -70,6 +70,11 @@ RULES = {
         ("BatchEntryIdsNotDistinct", r"."),
         ("BatchRequestTooLong", r"."),
     ],
+    # An alarm's name must be new; its topic standard; a dead-letter alarm's queue one with a
+    # dead-letter queue (or one itself).
+    "POST /api/queues/{name}/alarms": [
+        ("InvalidParameter", r"exists already|FIFO topic|dead-letter queue"),
+    ],
     # A policy is any JSON object to the document; IAM's grammar decides whether it is one.
     "POST /api/access-keys": [("MalformedPolicyDocument", r".")],
     "PUT /api/access-keys/{access_key_id}/policy": [("MalformedPolicyDocument", r".")],
