@@ -4,9 +4,11 @@ traffic, as SVG points."""
 import pytest
 
 from console import charts
+from notifications import service as topics_service
+from notifications.models import TopicActivity
 from queues import activity, service
 from queues.depths import EMPTY, QueueStats
-from queues.models import QueueActivity
+from queues.models import QueueActivity, QueueHourlyActivity
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +75,34 @@ def test_points_span_the_width_and_stay_inside_the_height(queue):
 
 def test_round_axis_ceilings():
     assert [charts._scale(value) for value in (1, 3, 7, 11, 180, 2001)] == [1, 5, 10, 20, 200, 5000]
+
+
+def test_a_week_is_drawn_a_point_an_hour_with_each_hours_highest_depth(queue):
+    hour = activity.current_minute() // 60
+    QueueHourlyActivity.objects.create(queue=queue, hour=hour - 30, visible=12, sent=100)
+    chart = charts.queue_chart(queue.id, QueueStats(visible=1), "7d")
+    assert chart["title"] == "Last 7 days"
+    assert chart["per"] == "hour"
+    visible = chart["depth_series"][0].values
+    assert len(visible) == 7 * 24
+    assert visible[-31] == 12 and visible[-2] == 12  # carried forward to the hour now
+    assert visible[-1] == 1  # the depth now
+    assert sum(chart["rate_series"][0].values) == 100
+    assert chart["rate_series"][0].name == "Sent / hour"
+
+
+def test_an_unknown_range_draws_the_last_hour():
+    assert charts.range_name("2y") == "1h"
+    assert charts.range_name("30d") == "30d"
+
+
+def test_a_topic_chart_draws_publishes_and_deliveries(db):
+    topic = topics_service.create_topic("charted-topic")
+    minute = activity.current_minute()
+    TopicActivity.objects.create(topic=topic, minute=minute - 5, published=4, delivered=8, failed=1)
+    chart = charts.topic_chart(topic.pk, "6h")
+    published, deliveries = chart["figures"]
+    assert len(published.series[0].values) == 6 * 60
+    assert sum(published.series[0].values) == 4
+    assert [sum(series.values) for series in deliveries.series] == [8, 1, 0]
+    assert chart["has_data"]
