@@ -154,9 +154,11 @@ def test_deleting_from_the_message_page_asks_first_and_then_it_is_gone(
     expect(message_rows(page)).to_have_count(1)
     assert _count(sqs_json, url) == 1
 
+    # Gone from the queue, its page now tells how it left: its lineage's timeline.
     response = page.goto(message_page)
-    assert response.status == 404
-    expect(page.get_by_role("heading", name="Message not found")).to_be_visible()
+    assert response.status == 200
+    expect(page.locator("#message-ended")).to_contain_text("This message was deleted at")
+    expect(page.locator("#timeline li.timeline-event").last).to_contain_text("Deleted by operator")
     page.get_by_role("link", name=f"Back to {name}'s messages").click()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
 
