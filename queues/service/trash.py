@@ -108,13 +108,15 @@ def move_by_id(queue_id, trash_batch, pks):
 
 
 def recent_batches(queue, limit=20):
-    """The queue's trash batches still in the trash, newest first."""
+    """The queue's trash batches still in the trash, newest first (a delete that found nothing
+    left none)."""
     return list(
         TrashBatch.objects.filter(
             queue_id=queue.id,
             restored_at__isnull=True,
             emptied_at__isnull=True,
             expires_at__gt=now_ms(),
+            count__gt=0,
         )[:limit]
     )
 
