@@ -435,6 +435,8 @@ class TrashBatch(models.Model):
     door = models.CharField(max_length=8)
     key_id = models.CharField(max_length=128, blank=True, default="")
     username = models.CharField(max_length=150, blank=True, default="")
+    # Set once the purge or delete has moved its last message: Undo waits for it.
+    finished_at = models.BigIntegerField(null=True, blank=True)
     restored_at = models.BigIntegerField(null=True, blank=True)
     restored = models.BigIntegerField(default=0)
     expired = models.BigIntegerField(default=0)
