@@ -346,6 +346,7 @@ def _trash_batch(batch):
         "trashed_at": batch.trashed_at,
         "expires_at": batch.expires_at,
         "count": batch.count,
+        "finished": batch.finished_at is not None,
         "door": batch.door,
         "actor": batch.actor,
         "key_id": batch.key_id,
@@ -365,14 +366,15 @@ def list_trash(request, name: schemas.PathText):
 
 @router.post(
     "/queues/{name}/trash/{batch}/restore",
-    response={200: schemas.RestoreResult, frozenset({404, 410}): schemas.Error, **ERRORS},
+    response={200: schemas.RestoreResult, frozenset({410}): schemas.Error, **ERRORS},
     tags=QUEUES,
 )
 def restore_trash(request, name: schemas.PathText, batch: schemas.PathText):
     """Undo a purge or delete: its messages go back with their ids, attributes, receive counts
     and order, visible now unless still delayed; those past retention stay out.
 
-    Needs sqs:PurgeQueue. 410 TrashEmptied once the trash window has passed.
+    Needs sqs:PurgeQueue. 410 TrashEmptied once the trash window has passed; 409
+    TrashBatchInProgress while the purge is still moving messages to the trash.
     """
     restored, expired = service.restore(_queue(request, name, "sqs:PurgeQueue"), batch)
     return {"restored": restored, "expired": expired}

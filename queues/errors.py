@@ -114,6 +114,13 @@ class TrashEmptied(ClientError):
     status = 410
 
 
+class TrashBatchInProgress(ClientError):
+    """An Undo of a purge or delete still moving messages to the trash."""
+
+    code = "TrashBatchInProgress"
+    status = 409
+
+
 class InvalidAddress(ClientError):
     code = "InvalidAddress"
     default_message = "The specified ID is invalid."

@@ -312,7 +312,8 @@ class TrashBatch(Schema):
     reason: str = Field(description="purge, or delete (messages deleted from the console).")
     trashed_at: int = Field(description="Milliseconds since the epoch.")
     expires_at: int = Field(description="When the trash is emptied: restore before then.")
-    count: int = Field(description="Messages in the batch.")
+    count: int = Field(description="Messages in the batch (so far, while not finished).")
+    finished: bool = Field(description="False while a purge is still moving messages here.")
     door: str
     actor: str = Field(description="The console user, else the access key id, else the door.")
     key_id: str

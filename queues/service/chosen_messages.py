@@ -36,6 +36,7 @@ def _delete_by_id(queue, message_ids, batch):
 
 
 def _deleted(queue, deleted, trashed):
+    trash.finish_batch(trashed)
     metrics.count(metrics.MESSAGES_DELETED, queue.name, deleted)
     activity.count(queue.id, deleted=deleted)
     audit_log.record(

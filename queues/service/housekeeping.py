@@ -114,7 +114,8 @@ class Purge:
         return self.done
 
     def finish(self):
-        """Say in the purge's audit entry how many messages it took."""
+        """Mark its trash batch whole; say in the purge's audit entry how many messages it took."""
+        trash.finish_batch(self.trash)
         if self.audit_id is not None:
             audit_log.add_details(self.audit_id, messages=self.deleted)
 

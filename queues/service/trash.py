@@ -21,7 +21,7 @@ from django.db.models import F
 from audit import log as audit_log
 from aws_protocol import actor
 from queues import cross_process, lineage, message_sql, notifier
-from queues.errors import ResourceNotFoundException, TrashEmptied
+from queues.errors import ResourceNotFoundException, TrashBatchInProgress, TrashEmptied
 from queues.models import TrashBatch, TrashedMessage, now_ms
 from queues.service.sending import retention_cutoff
 
@@ -98,6 +98,12 @@ def move_oldest(queue_id, trash_batch, after=None, *, max_id=None, limit=message
     return count, max((sent_at, pk) for sent_at, pk, _ in keys)
 
 
+def finish_batch(trash_batch):
+    """Mark the batch whole: its purge or delete moved its last message (Undo may start)."""
+    if trash_batch is not None:
+        TrashBatch.objects.filter(pk=trash_batch.pk).update(finished_at=now_ms())
+
+
 def move_by_id(queue_id, trash_batch, pks):
     """Move these messages of the queue (those still there) to the trash; one transaction."""
     with transaction.atomic():
@@ -138,6 +144,10 @@ def _batch_for_restore(queue, batch):
     emptied = found.emptied_at or (found.expires_at if found.expires_at <= now_ms() else None)
     if emptied is not None:
         raise TrashEmptied(f"The trash for this {what} was emptied at {_when(emptied)}.")
+    if found.finished_at is None:
+        raise TrashBatchInProgress(
+            f"This {what} is still moving messages to the trash: undo it once it has finished."
+        )
     return found
 
 

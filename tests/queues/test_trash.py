@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from queues import message_sql, service
-from queues.errors import ResourceNotFoundException, TrashEmptied
+from queues.errors import ResourceNotFoundException, TrashBatchInProgress, TrashEmptied
 from queues.models import Message, TrashBatch, TrashedMessage, now_ms
 
 
@@ -80,7 +80,7 @@ def test_a_purge_over_sqs_is_restored_with_ids_bodies_attributes_counts_and_orde
 
     assert sqs_json.receive_message(QueueUrl=url).get("Messages", []) == []
     batch = only_batch(rest, name_of(url))
-    assert batch["reason"] == "purge" and batch["count"] == 25
+    assert batch["reason"] == "purge" and batch["count"] == 25 and batch["finished"]
     assert batch["door"] == "sqs" and batch["key_id"] == roost_server.access_key_id
 
     response = rest.post(f"/queues/{name_of(url)}/trash/{batch['batch']}/restore")
@@ -192,6 +192,9 @@ def test_a_big_purge_moves_a_batch_a_step_and_restores_in_batches(fresh_queue_ca
 
     purge = service.start_purge(queue)
     steps = [purge.step(seconds=0)]
+    # Half-way, Undo waits: restoring part of a purge still under way would strand the rest.
+    with pytest.raises(TrashBatchInProgress, match="still moving messages"):
+        service.restore(queue, purge.batch)
     while not steps[-1]:
         steps.append(purge.step(seconds=0))
 
