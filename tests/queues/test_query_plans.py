@@ -101,3 +101,16 @@ def test_purge_and_delete_queue_are_served_by_indexes(dead_letters):
         assert service.purge_queue(dlq) == 5
         service.delete_queue(source)
     assert_served_by_indexes(captured.statements())
+
+
+def test_the_trash_restore_listing_and_prune_are_served_by_indexes(dead_letters, settings):
+    source, dlq = dead_letters
+    batch = service.new_batch_id()
+    service.purge_queue(dlq, batch)
+    with capture() as captured:
+        service.recent_batches(dlq)
+        assert service.restore(dlq, batch) == (5, 0)
+        service.purge_queue(source)
+        settings.ROOST_TRASH_SECONDS = 1
+        service.prune_trash()
+    assert_served_by_indexes(captured.statements())
