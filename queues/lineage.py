@@ -24,6 +24,9 @@ from queues import message_sql
 from queues.models import MessageEvent, Queue, now_ms
 
 MAX_EVENTS = 100
+# A message's first receives (since it was sent or redriven) are recorded without counting its
+# events: it cannot be near the cap from them, only from visibility changes, which are counted.
+UNCOUNTED_RECEIVES = 10
 # Steps that may repeat without bound in a message's life: the ones the cap drops.
 CAPPED_KINDS = frozenset({"received", "visibility_changed"})
 # Steps after which the message is gone from every queue (a purge or delete may be undone:
@@ -70,11 +73,13 @@ def record_many(queue_id, kind, message_ids, at=None, **details):
     _insert([(queue_id, message_id, at, kind, key_id, text) for message_id in message_ids], kind)
 
 
-def record_each(queue_id, kind, items, at=None):
+def record_each(queue_id, kind, items, at=None, uncapped=False):
     """Record one step for several messages, each with its own details: [(message_id, {...})].
 
     Details may also be given as a JSON object's text (the hot path's receives and deletes,
-    which format their two numbers cheaper than an encoder does).
+    which format their two numbers cheaper than an encoder does). `uncapped`: the caller knows
+    these messages are far from the cap (a message's first receives), so the INSERT skips the
+    count.
     """
     if not items or not enabled():
         return
@@ -85,7 +90,7 @@ def record_each(queue_id, kind, items, at=None):
             (queue_id, message_id, at, kind, key_id, _with_user(details, user))
             for message_id, details in items
         ],
-        kind,
+        None if uncapped else kind,
     )
 
 

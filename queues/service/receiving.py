@@ -182,15 +182,12 @@ def _record_receive(queue, moved, rows, now, visibility_timeout):
             now,
         )
     if rows:
-        lineage.record_each(
-            queue.id,
-            "received",
-            [
-                (row[1], f'{{"receive_count":{row[9]},"visibility_timeout":{visibility_timeout}}}')
-                for row in rows
-            ],
-            now,
-        )
+        first, later = [], []
+        for row in rows:
+            details = f'{{"receive_count":{row[9]},"visibility_timeout":{visibility_timeout}}}'
+            (first if row[9] <= lineage.UNCOUNTED_RECEIVES else later).append((row[1], details))
+        lineage.record_each(queue.id, "received", first, now, uncapped=True)
+        lineage.record_each(queue.id, "received", later, now)
 
 
 def _retried_attempt(queue, attempt_id, claim):
