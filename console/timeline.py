@@ -72,9 +72,10 @@ def _dead_lettered(event):
 
 
 def _redriven(event):
-    detail = f"by {_who(event)}"
     if event.get("move_task"):
-        detail += "; move task"
+        detail = f"by a move task started by {event.get('started_by') or 'Roost'}"
+    else:
+        detail = f"by {_who(event)}"
     return (
         f"Redriven from {event.get('from_queue', '?')} to {event.get('to_queue', '?')}",
         detail,

@@ -223,6 +223,9 @@ class MessageMoveTask(models.Model):
     # Only messages already in the source queue when the task started are moved.
     last_message_pk = models.BigIntegerField(default=0)
     started_at = models.BigIntegerField()
+    # Who started it (access key id, else console user): the messages' lineage names them, since
+    # the moves themselves run in a worker.
+    started_by = models.CharField(max_length=150, blank=True, default="")
     # Refreshed after every batch; the resume sweep restarts tasks whose worker died.
     heartbeat_at = models.BigIntegerField(default=0)
     finished_at = models.BigIntegerField(null=True, blank=True)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 
 from audit import log as audit_log
+from aws_protocol import actor
 from queues import activity, cross_process, lineage, notifier
 from queues.errors import (
     InvalidParameterValue,
@@ -96,6 +97,7 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
             last_message_pk=messages.aggregate(top=Max("id"))["top"] or 0,
             started_at=now,
             heartbeat_at=now,
+            started_by=_starter(),
         )
         task.task_handle = _task_handle(task)
         task.save(update_fields=["task_handle"])
@@ -111,6 +113,12 @@ def start_message_move_task(source_arn, destination_arn=None, max_per_second=Non
 
         transaction.on_commit(lambda: run_message_move_task.delay(task.pk))
     return task
+
+
+def _starter():
+    """Who is starting a move task: the access key or console user ("" for Roost itself)."""
+    acting = actor.current()
+    return "" if acting.door == "system" else acting.label[:150]
 
 
 def _queue_for_move(arn, parameter):
@@ -241,7 +249,12 @@ def move_messages_step(task_id, heartbeat=None, after=None):
         moved = 0
         for destination, ids in by_destination.items():
             moved += _redrive(
-                ids, task.source_queue_id, destination, now, move_task=task.task_handle
+                ids,
+                task.source_queue_id,
+                destination,
+                now,
+                move_task=task.task_handle,
+                started_by=task.started_by,
             )
         MessageMoveTask.objects.filter(pk=task.pk).update(
             approximate_number_of_messages_moved=F("approximate_number_of_messages_moved") + moved
@@ -298,11 +311,12 @@ def _apply_edits(task, ids):
             )
 
 
-def _redrive(ids, source_id, destination_id, now, move_task=None):
+def _redrive(ids, source_id, destination_id, now, move_task=None, started_by=""):
     """Move these messages of the source queue into the destination; return how many moved.
 
     Each moved message's lineage gets a `redriven` event in its destination, naming both queues,
-    who asked and, for a move task, its handle (None: chosen messages moved from the console).
+    who asked and, for a move task, its handle and who started it (None: chosen messages moved
+    from the console).
     """
     messages = Message.objects.filter(id__in=ids, queue_id=source_id)
     if lineage.enabled():
@@ -315,6 +329,8 @@ def _redrive(ids, source_id, destination_id, now, move_task=None):
         }
         if move_task:
             details["move_task"] = move_task
+        if started_by:
+            details["started_by"] = started_by
         lineage.record_many(
             destination_id,
             "redriven",

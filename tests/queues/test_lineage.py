@@ -261,12 +261,14 @@ def _queues_with_dead_letters(service, name):
 
 
 def test_move_task_records_redriven_with_its_handle(queues_service):
+    from aws_protocol import actor  # noqa: PLC0415
     from queues import lineage  # noqa: PLC0415
 
     source, dead_letters = _queues_with_dead_letters(queues_service, "lineage-move")
     message_id = _send(queues_service, source)
     _dead_letter(queues_service, source, message_id)
-    task = queues_service.start_message_move_task(dead_letters.arn)
+    with actor.acting(actor.Actor("sqs", key_id="AKIALINEAGEMOVER0001")):
+        task = queues_service.start_message_move_task(dead_letters.arn)
 
     while queues_service.move_messages_step(task.pk) is not None:
         pass
@@ -280,6 +282,8 @@ def test_move_task_records_redriven_with_its_handle(queues_service):
     ]
     redriven = events[-1]
     assert redriven["move_task"] == task.task_handle
+    assert redriven["started_by"] == "AKIALINEAGEMOVER0001"
+    assert redriven["key_id"] == ""  # the moves ran as Roost's worker
     assert (redriven["from_queue"], redriven["to_queue"], redriven["queue"]) == (
         dead_letters.name,
         source.name,
