@@ -8,9 +8,9 @@ redriven), leaves a poison message in flight, previews a selective redrive, trie
 on the topic's messages, purges a queue from the console, and sets an alarm off.
 
 A fresh server has no history, so the "orders" queue's minutes over the past 24 hours are seeded
-(sent, received, deleted and depths: a day's traffic with a morning rush that is draining, ending
-at today's depth); the alarm is then evaluated by hand, as beat would each minute. Everything else
-on the pictures is real.
+(sends, receives, deletes, a few dead letters, the depths and the oldest message's age: a day's
+traffic with a morning rush that is draining, ending at today's depth); the alarm is then
+evaluated by hand, as beat does each minute. Everything else on the pictures is real.
 """
 
 import argparse
@@ -292,8 +292,13 @@ def take(browser, server, out, seeded):
     panel = page.locator("#subscription-panel")
     panel.get_by_text("Playground: try a policy on the topic's latest messages").click()
     policy = panel.get_by_label("Policy to try")
-    policy.fill(json.dumps({"store": ["web-shop"], "event": ["placed", "shipped"]}, indent=2))
     results = panel.locator(".playground-results")
+    expect(results).to_contain_text("Matches 6 of the latest 6 messages")
+    policy.fill(json.dumps({"store": ["web-shop"], "event": ["placed", "shipped"]}, indent=2))
+    try:  # htmx may not have wired the freshly loaded textarea up yet: then type again
+        expect(results).to_contain_text("Matches 3 of the latest", timeout=2000)
+    except AssertionError:
+        policy.dispatch_event("input")
     expect(results).to_contain_text("Matches 3 of the latest")
     expect(results.locator("tr.not-matched").first).to_be_visible()
     policy.evaluate("textarea => { textarea.scrollTop = 0; textarea.blur(); }")
