@@ -53,6 +53,9 @@ def _answer_gone(view):
             return view(request, name, message_id, *args, **kwargs)
         except MessageGone as gone:
             events, ended = timeline.described(request.user, gone.message_id)
+            if not any(event["queue"] == gone.queue.name for event in events):
+                # Never in this queue: a message of another queue is not shown through this one.
+                events, ended = [], None
             context = {
                 "nav": "overview",
                 "queue": gone.queue,

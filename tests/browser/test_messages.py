@@ -149,7 +149,7 @@ def test_deleting_from_the_message_page_asks_first_and_then_it_is_gone(
     expect(dialog.get_by_role("link", name="Cancel")).to_be_focused()
     dialog.get_by_role("button", name="Delete message").click()
 
-    expect(page).to_have_url(re.compile(rf"/queues/{name}/#messages$"))
+    expect(page).to_have_url(re.compile(rf"/queues/{name}/\?undo=[0-9a-f-]+$"))
     expect(toast(page, f"Deleted message {message_id}.")).to_be_visible()
     expect(message_rows(page)).to_have_count(1)
     assert _count(sqs_json, url) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from console.views import queues as queue_views
 from queues import peek, service
-from queues.models import Message, now_ms
+from queues.models import Message, MessageEvent, now_ms
 
 from .conftest import send
 
@@ -84,9 +84,18 @@ def test_a_wrong_pk_hint_still_finds_the_message(viewer_client, queue):
     assert "found anyway" in response.content.decode()
 
 
-def test_a_gone_message_answers_a_404_page_that_links_back(viewer_client, queue):
+def test_a_gone_message_answers_its_timeline_then_a_404_page_that_links_back(
+    viewer_client, queue
+):
     message_id = send(queue, "soon gone")
     Message.objects.all().delete()
+    # While its lineage is kept, the page says what happened to it.
+    response = viewer_client.get(message_url(queue, message_id))
+    assert response.status_code == 200
+    assert f"{message_id}</code> is no longer in orders" in response.content.decode()
+    assert "Sent" in response.content.decode()
+
+    MessageEvent.objects.all().delete()
     response = viewer_client.get(message_url(queue, message_id))
     assert response.status_code == 404
     html = response.content.decode()
@@ -184,7 +193,9 @@ def test_an_operator_deletes_a_message_from_its_page(operator_client, queue, htm
     # Back to the queue, whose banner offers Undo.
     assert response["HX-Redirect"].startswith("/queues/orders/?undo=")
     assert list(Message.objects.values_list("body", flat=True)) == ["keep"]
-    assert viewer_status(operator_client, queue, message_id) == 404
+    # Its page now tells how it left.
+    page = operator_client.get(message_url(queue, message_id)).content.decode()
+    assert "This message was deleted at" in page
 
 
 def viewer_status(client, queue, message_id):

@@ -99,6 +99,7 @@ def world(db):
         "delivery_id": delivery.pk if delivery is not None else 1,
         "queue_arn": queue.arn,
         "alarm": "backlog",  # refused before any alarm is looked up
+        "batch": "0509df66-bf58-4763-8656-c9bc56bff5cd",  # refused before the trash is read
     }
 
 
