@@ -54,6 +54,8 @@ def _path(route, objects):
         "subscription_id": str(objects["subscription"].uuid),
         "delivery_id": "1",
         "key_id": KEY_ID,
+        "alarm_id": "1",
+        "batch": "0509df66-bf58-4763-8656-c9bc56bff5cd",
     }
     return PARAMETER.sub(lambda match: values[match.group(1)], route)
 
