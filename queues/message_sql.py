@@ -93,10 +93,14 @@ def write_transaction():
         raw.execute("BEGIN IMMEDIATE")
         try:
             yield
+            # Inside the try: a COMMIT refused by a deferred foreign key (the queue was deleted
+            # meanwhile) leaves SQLite's transaction open, holding the write lock, until rolled
+            # back.
+            raw.execute("COMMIT")
         except BaseException:
-            raw.execute("ROLLBACK")
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
             raise
-        raw.execute("COMMIT")
 
 
 def _skip_locked():
