@@ -92,59 +92,31 @@ def _forget_parent_counts():
 os.register_at_fork(after_in_child=_forget_parent_counts)
 
 
-class Recorder:
-    """Counts by (owner, minute) kept in this process and written by a thread of its own.
+class BackgroundWriter:
+    """What a process keeps in memory for the database, written by a thread of its own.
 
-    `model` holds the minute rows: a foreign key to the owner (a queue, a topic), `minute`, and
-    one column per name in `columns`. `recent_model`, if any, holds five-second rows of the first
-    `recent_columns` of them (the rates of the last minute). The queues' recorder is this module's
-    `count()`; notifications.activity has the topics'.
+    Subclasses add to `self.counts.pending` under `self.counts.lock`, call `_start_writer` there,
+    set `self.counts.wake`, and write in `flush(counts)`. The queues' and topics' counts are
+    written so (Recorder), and so are message lineage's events (queues.lineage).
     """
 
-    def __init__(self, name, model, columns, recent_model=None, recent_columns=0):
-        owner = next(
-            field
-            for field in model._meta.concrete_fields
-            if field.is_relation and field.many_to_one
-        )
+    def __init__(self, name):
         self.name = name
-        self.model = model
-        self.owner_column = owner.column
-        self.owner_model = owner.related_model
-        self.columns = tuple(columns)
-        self.recent_model = recent_model
-        self.recent_columns = self.columns[:recent_columns]
         self.counts = _Counts()
         _recorders.append(self)
 
-    def count(self, owner_id, *values):
-        """Count `values` (one per column) on an owner once the caller's transaction commits."""
-        if any(values):
-            transaction.on_commit(functools.partial(self._add, owner_id, values))
-
-    def _add(self, owner_id, values):
-        counts = self.counts
-        key = (owner_id, now_ms() // PERIOD_MS)
-        with counts.lock:
-            totals = counts.pending.get(key)
-            if totals is None:
-                counts.pending[key] = list(values)
-            else:
-                for index, value in enumerate(values):
-                    totals[index] += value
-            if (
-                counts.pid != os.getpid()
-            ):  # the first count in this process (a fork is caught above)
-                counts.pid = os.getpid()
-                if background:
-                    counts.thread = threading.Thread(
-                        target=self._write_in_background,
-                        args=(counts,),
-                        name=f"roost-{self.name}",
-                        daemon=True,
-                    )
-                    counts.thread.start()
-        counts.wake.set()
+    def _start_writer(self, counts):
+        """Start this process's writer thread, at its first addition (under counts.lock)."""
+        if counts.pid != os.getpid():  # the first in this process (a fork is caught above)
+            counts.pid = os.getpid()
+            if background:
+                counts.thread = threading.Thread(
+                    target=self._write_in_background,
+                    args=(counts,),
+                    name=f"roost-{self.name}",
+                    daemon=True,
+                )
+                counts.thread.start()
 
     def _write_in_background(self, counts):
         """Write counts as they come, at most once every FLUSH_SECONDS, until the process stops."""
@@ -173,6 +145,51 @@ class Recorder:
         if counts.thread is not threading.current_thread():
             counts.thread.join(timeout=10)
         self.flush(counts)
+
+    def flush(self, counts=None):
+        raise NotImplementedError
+
+
+class Recorder(BackgroundWriter):
+    """Counts by (owner, minute) kept in this process and written by a thread of its own.
+
+    `model` holds the minute rows: a foreign key to the owner (a queue, a topic), `minute`, and
+    one column per name in `columns`. `recent_model`, if any, holds five-second rows of the first
+    `recent_columns` of them (the rates of the last minute). The queues' recorder is this module's
+    `count()`; notifications.activity has the topics'.
+    """
+
+    def __init__(self, name, model, columns, recent_model=None, recent_columns=0):
+        owner = next(
+            field
+            for field in model._meta.concrete_fields
+            if field.is_relation and field.many_to_one
+        )
+        self.model = model
+        self.owner_column = owner.column
+        self.owner_model = owner.related_model
+        self.columns = tuple(columns)
+        self.recent_model = recent_model
+        self.recent_columns = self.columns[:recent_columns]
+        super().__init__(name)
+
+    def count(self, owner_id, *values):
+        """Count `values` (one per column) on an owner once the caller's transaction commits."""
+        if any(values):
+            transaction.on_commit(functools.partial(self._add, owner_id, values))
+
+    def _add(self, owner_id, values):
+        counts = self.counts
+        key = (owner_id, now_ms() // PERIOD_MS)
+        with counts.lock:
+            totals = counts.pending.get(key)
+            if totals is None:
+                counts.pending[key] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    totals[index] += value
+            self._start_writer(counts)
+        counts.wake.set()
 
     def flush(self, counts=None):
         """Write what this process counted (each statement commits on its own); return the rows.

@@ -54,6 +54,7 @@ def poison_threshold(queue):
 
 def consumer_health(queue, now=None):
     """The queue's consumers, poison candidates and blocked FIFO groups, as a dict."""
+    lineage.flush()  # this process's latest receives and deletes count too
     now = now_ms() if now is None else now
     consumers, sampled = _consumers(queue, now)
     threshold = poison_threshold(queue)

@@ -1,8 +1,10 @@
 """Message lineage: the steps of each message's life, recorded as they happen.
 
-Services call these inside the transaction that makes the step, with one INSERT per call however
-many messages it covers (a batch of ten received messages is one statement). The acting access
-key comes from `aws_protocol.actor`. Kinds: sent, received, visibility_changed, dead_lettered,
+Services call these where the step happens. Inside a transaction (a FIFO send, a Publish, a
+move) the events are written in it, one INSERT per call however many messages it covers; outside
+one (a standard queue's send, receive, delete and visibility change, each a single statement) they
+are handed to this process's writer thread, which writes them within a second, so the hot path
+pays for a list append. The acting access key comes from `aws_protocol.actor`. Kinds: sent, received, visibility_changed, dead_lettered,
 redriven, deleted, expired, purged, restored (and, for messages a topic delivered, published).
 
 Each message keeps at most MAX_EVENTS events: past that, further receives and visibility changes
@@ -14,14 +16,19 @@ event older than the longest retention a queue can have plus that window.
 
 import datetime
 import json
+import logging
+import threading
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, IntegrityError
+from django.db import connection as db_connection
 
 from aws_protocol import actor
-from queues import message_sql
+from queues import activity, message_sql
 from queues.models import MessageEvent, Queue, now_ms
+
+logger = logging.getLogger("roost.lineage")
 
 MAX_EVENTS = 100
 # A message's first receives (since it was sent or redriven) are recorded without counting its
@@ -110,9 +117,87 @@ def record_rows(rows):
 
 
 def _insert(rows, kind):
+    """Write the rows as part of the caller's transaction, if it is in one (they then stand or
+    fall with its change); else hand them to this process's writer thread. The hot path (a
+    standard queue's send, receive, delete, visibility change) is one statement with no
+    transaction around it, so it pays for a list append only."""
+    capped = kind in CAPPED_KINDS
+    if db_connection.in_atomic_block:
+        for start in range(0, len(rows), INSERT_BATCH):
+            chunk = rows[start : start + INSERT_BATCH]
+            message_sql.insert_events(chunk, cap=MAX_EVENTS if capped else None)
+    else:
+        _writer.add(rows, capped)
+
+
+class _EventWriter(activity.BackgroundWriter):
+    """Lineage events kept in this process and written by a thread of its own.
+
+    A request pays for a list append, not for an INSERT and its three index updates: the writer
+    thread writes what every request recorded at most once a second, in multi-row statements on
+    a connection of its own. Readers (`timeline`, the consumers' health) write what this process
+    holds first, so a process always shows its own steps; other processes' show within a second.
+    A process that is killed loses the events of its last second: lineage is for people to read,
+    the messages themselves are never held here.
+    """
+
+    def add(self, rows, capped):
+        counts = self.counts
+        with counts.lock:
+            counts.pending.setdefault(capped, []).extend(rows)
+            self._start_writer(counts)
+        counts.wake.set()
+
+    def flush(self, counts=None, connection=None):
+        """Write what is held (on `connection`, else this thread's own); return how many rows."""
+        counts = counts or self.counts
+        with counts.lock:
+            pending, counts.pending = counts.pending, {}
+        if not pending:
+            return 0
+        own = connection is None
+        connection = activity.own_connection() if own else connection
+        written = 0
+        try:
+            for capped, rows in pending.items():
+                written += _write_rows(connection, rows, MAX_EVENTS if capped else None)
+        except DatabaseError as error:
+            logger.warning("could not record message lineage (%s); events dropped", error)
+            if own:
+                connection.close()  # a broken connection must go, or every later write fails
+        if own and threading.current_thread() is not counts.thread:
+            connection.close()
+        return written
+
+
+def _write_rows(connection, rows, cap):
+    written = 0
     for start in range(0, len(rows), INSERT_BATCH):
         chunk = rows[start : start + INSERT_BATCH]
-        message_sql.insert_events(chunk, cap=MAX_EVENTS if kind in CAPPED_KINDS else None)
+        try:
+            message_sql.insert_events(chunk, cap=cap, connection=connection)
+        except IntegrityError:
+            # A queue was deleted since these steps: its events went with it, these go too.
+            queue_ids = {row[0] for row in chunk}
+            with connection.cursor() as cursor:
+                marks = ", ".join(["%s"] * len(queue_ids))
+                cursor.execute(
+                    f"SELECT id FROM queues_queue WHERE id IN ({marks})", list(queue_ids)
+                )
+                alive = {row[0] for row in cursor.fetchall()}
+            chunk = [row for row in chunk if row[0] in alive]
+            if chunk:
+                message_sql.insert_events(chunk, cap=cap, connection=connection)
+        written += len(chunk)
+    return written
+
+
+_writer = _EventWriter("message lineage")
+
+
+def flush():
+    """Write the events this process holds, on the caller's connection (before reading them)."""
+    return _writer.flush(connection=db_connection)
 
 
 # Reading ----------------------------------------------------------------------------------------
@@ -130,7 +215,8 @@ def timeline(message_id, queue=None):
     Across every queue the message went through (its id stays the same when it is moved), or
     only `queue`'s. At most MAX_EVENTS plus its uncapped steps: one walk of the message's index.
     """
-    events = MessageEvent.objects.filter(message_id=message_id).order_by("id")
+    flush()
+    events = MessageEvent.objects.filter(message_id=message_id).order_by("at", "id")
     if queue is not None:
         events = events.filter(queue_id=queue.id)
     rows = list(events.values_list("queue_id", "at", "kind", "key_id", "details")[:1000])
@@ -155,6 +241,7 @@ def prune_events(deadline=None, now=None):
     then, oldest first in id order (ids are handed out in time order), any event older than the
     longest retention plus the window, which no message can still be alive for.
     """
+    flush()
     now = now_ms() if now is None else now
     window = settings.ROOST_LINEAGE_RETENTION_SECONDS * 1000
     cutoff = now - window
@@ -210,6 +297,6 @@ def _prune_ended(queue_id, cutoff):
 def _pause_or_stop(deadline):
     if deadline is not None and time.monotonic() > deadline:
         return True
-    if connection.vendor == "sqlite":
+    if db_connection.vendor == "sqlite":
         time.sleep(0.01)  # writers waiting for the one write lock get it between batches
     return False

@@ -394,7 +394,7 @@ EVENTS_TABLE = "queues_messageevent"
 _EVENT_COLUMNS = "queue_id, message_id, at, kind, key_id, details"
 
 
-def insert_events(rows, cap=None):
+def insert_events(rows, cap=None, connection=None):
     """Insert lineage rows of (queue_id, message_id, at, kind, key_id, details) in one statement.
 
     With `cap`, a row goes in only while its message has fewer than `cap` events: the count
@@ -415,6 +415,10 @@ def insert_events(rows, cap=None):
             [select] * len(rows)
         )
         params = [value for row in rows for value in (*row, row[1], cap, cap)]
+    if connection is not None:  # a writer thread's own connection
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
     with _cursor() as cursor:
         cursor.execute(_sql(sql), params)
 

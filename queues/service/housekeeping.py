@@ -135,12 +135,11 @@ def delete_messages_in_batches(
     while True:
         started = time.monotonic()
         if expiring and lineage.enabled():
-            with message_sql.write_transaction():
-                ids = []
-                count, after = message_sql.delete_batch(
-                    queue_id, after, sent_before=sent_before, max_id=max_id, deleted_ids=ids
-                )
-                lineage.record_many(queue_id, "expired", ids, reason="retention period passed")
+            ids = []
+            count, after = message_sql.delete_batch(
+                queue_id, after, sent_before=sent_before, max_id=max_id, deleted_ids=ids
+            )
+            lineage.record_many(queue_id, "expired", ids, reason="retention period passed")
         else:
             count, after = message_sql.delete_batch(
                 queue_id, after, sent_before=sent_before, max_id=max_id

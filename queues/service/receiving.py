@@ -121,8 +121,10 @@ def receive_messages(
         "token": token,
     }
     recording = lineage.enabled()
-    if queue.dead_letter_queue_id is None and not queue.is_fifo and not recording:
+    if queue.dead_letter_queue_id is None and not queue.is_fifo:
         rows = message_sql.claim(**claim)  # one statement: atomic without a transaction
+        if recording:
+            _record_receive(queue, [], rows, now, visibility_timeout)
     else:
         moved = []
         with message_sql.write_transaction():
@@ -301,19 +303,16 @@ def _delete_received(queue, receipts_to_delete):
     was held since its receive (the token's time); return how many were deleted."""
     if not lineage.enabled():
         return message_sql.delete_received(queue.id, receipts_to_delete)
-    with message_sql.write_transaction():
-        gone = message_sql.delete_received(queue.id, receipts_to_delete, returning=True)
-        now = now_ms()
-        items = []
-        for message_id, token in gone:
-            received_at = receipts.received_at(token)
-            items.append(
-                (
-                    message_id,
-                    f'{{"held_ms":{now - received_at}}}' if received_at is not None else "",
-                )
-            )
-        lineage.record_each(queue.id, "deleted", items, now)
+    # One statement, atomic on its own; the events are written after it, in the background.
+    gone = message_sql.delete_received(queue.id, receipts_to_delete, returning=True)
+    now = now_ms()
+    items = []
+    for message_id, token in gone:
+        received_at = receipts.received_at(token)
+        items.append(
+            (message_id, f'{{"held_ms":{now - received_at}}}' if received_at is not None else "")
+        )
+    lineage.record_each(queue.id, "deleted", items, now)
     return len(gone)
 
 
@@ -362,16 +361,15 @@ def change_message_visibility(queue, receipt_handle, visibility_timeout):
             f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
             "VisibilityTimeout for the message is beyond the limit [43200 seconds]."
         )
-    with message_sql.write_transaction():
-        message_id = message_sql.change_visibility(queue.id, pk, token, visible_at)
-        if message_id is None:
-            raise InvalidParameterValue(
-                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message "
-                "does not exist or is not available for visibility timeout change."
-            )
-        lineage.record(
-            queue.id, message_id, "visibility_changed", visibility_timeout=visibility_timeout
+    message_id = message_sql.change_visibility(queue.id, pk, token, visible_at)
+    if message_id is None:
+        raise InvalidParameterValue(
+            f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message "
+            "does not exist or is not available for visibility timeout change."
         )
+    lineage.record(
+        queue.id, message_id, "visibility_changed", visibility_timeout=visibility_timeout
+    )
     if visibility_timeout == 0:
         _messages_arrived(queue.id)
 

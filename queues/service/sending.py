@@ -241,12 +241,9 @@ def send_messages(queue, entries, sender_id="", batch=True):
                     if _send_fifo(queue, row, entry, result, now)
                 ]
                 _record_sent(queue, fresh, now)
-        elif lineage.enabled():
-            with message_sql.write_transaction():
-                message_sql.insert_messages([row for _, row, _ in prepared])
-                _record_sent(queue, [(entry, row) for entry, row, _ in prepared], now)
         else:
-            message_sql.insert_messages([row for _, row, _ in prepared])
+            message_sql.insert_messages([row for _, row, _ in prepared])  # one statement
+            _record_sent(queue, [(entry, row) for entry, row, _ in prepared], now)
     except IntegrityError:
         # The queue was deleted after we looked it up.
         queue_cache.forget(queue.name)
