@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import botocore.session
+import httpx
 import pytest
 from botocore.config import Config
 
@@ -99,6 +100,17 @@ def roost_server():
     """A real Roost server process with its own data directory, database and access key."""
     with live_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def rest(roost_server):
+    """An httpx client for the live server's REST API (/api/), sending the test key as bearer."""
+    with httpx.Client(
+        base_url=f"{roost_server.url}/api",
+        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
+        timeout=30,
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

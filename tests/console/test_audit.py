@@ -8,7 +8,6 @@ with Django's test client.
 import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -22,17 +21,6 @@ from console.roles import OPERATORS_GROUP
 from queues import service
 
 # Live: the SQS and SNS doors
-
-
-@pytest.fixture(scope="module")
-def rest(roost_server):
-    """An httpx client for the live server's REST API, sending the test key as bearer."""
-    with httpx.Client(
-        base_url=f"{roost_server.url}/api",
-        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 def test_a_purge_over_sqs_is_logged_with_its_key_door_and_count(

@@ -84,9 +84,7 @@ def test_a_wrong_pk_hint_still_finds_the_message(viewer_client, queue):
     assert "found anyway" in response.content.decode()
 
 
-def test_a_gone_message_answers_its_timeline_then_a_404_page_that_links_back(
-    viewer_client, queue
-):
+def test_a_gone_message_answers_its_timeline_then_a_404_page_that_links_back(viewer_client, queue):
     message_id = send(queue, "soon gone")
     Message.objects.all().delete()
     # While its lineage is kept, the page says what happened to it.

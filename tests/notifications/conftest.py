@@ -2,7 +2,6 @@
 
 import uuid
 
-import httpx
 import pytest
 
 TEST_REGION = "us-east-1"
@@ -45,17 +44,6 @@ def make_topic(sns, topic_name):
         return arn
 
     return make
-
-
-@pytest.fixture(scope="session")
-def rest(roost_server):
-    """An httpx client for the live server's REST API (/api/), sending the test key as bearer."""
-    with httpx.Client(
-        base_url=f"{roost_server.url}/api",
-        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 # Deliveries: real endpoints, and a Roost of the delivery tests' own --------------------------

@@ -125,16 +125,6 @@ def test_fifo_groups_behind_a_message_in_flight_are_blocked(queues_service):
 # Over the REST API of a live server.
 
 
-@pytest.fixture(scope="module")
-def rest(roost_server):
-    with httpx.Client(
-        base_url=f"{roost_server.url}/api",
-        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
-        timeout=30,
-    ) as client:
-        yield client
-
-
 def test_consumers_endpoint_reports_the_keys_that_received(
     rest, sqs_json, make_queue, roost_server
 ):

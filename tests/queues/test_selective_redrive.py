@@ -7,21 +7,9 @@ boto3. Runs use the live worker.
 import json
 import time
 
-import httpx
 import pytest
 
 MOVE_DEADLINE_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def rest(roost_server):
-    """An httpx client for the live server's REST API, sending the test key as bearer."""
-    with httpx.Client(
-        base_url=f"{roost_server.url}/api",
-        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 @pytest.fixture(autouse=True, scope="module")

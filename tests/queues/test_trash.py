@@ -15,17 +15,6 @@ from queues.errors import ResourceNotFoundException, TrashBatchInProgress, Trash
 from queues.models import Message, TrashBatch, TrashedMessage, now_ms
 
 
-@pytest.fixture(scope="module")
-def rest(roost_server):
-    """An httpx client for the live server's REST API, sending the test key as bearer."""
-    with httpx.Client(
-        base_url=f"{roost_server.url}/api",
-        headers={"Authorization": f"Bearer {roost_server.access_key_id}:{roost_server.secret}"},
-        timeout=30,
-    ) as client:
-        yield client
-
-
 def name_of(url):
     return url.rsplit("/", 1)[1]
 
