@@ -35,6 +35,19 @@
     });
   }
   document.addEventListener("toast", function (event) { showToast(event.detail); });
+  // A live update may replace the element that made a request before its answer comes (Undo in
+  // the Trash, which the restore itself refreshes). htmx then fires the answer's HX-Trigger
+  // events on the detached element, where nothing hears them, and afterRequest again on its
+  // closest ancestor still in the page: take the toast from the header there.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || event.target === elt || document.body.contains(elt)) return;
+    var header = event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Trigger");
+    if (!header || header.indexOf('"toast"') === -1) return;
+    try {
+      showToast(JSON.parse(header).toast);
+    } catch (error) { /* not JSON: no toast */ }
+  });
 
   // Errors htmx met without a toast of their own (a crash, the server gone).
   document.addEventListener("htmx:responseError", function (event) {
