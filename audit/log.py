@@ -66,12 +66,19 @@ def parse_time(name, value):
     if not value:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadFilter(f"{name}: give an ISO 8601 time, e.g. 2026-01-31T12:00:00Z.") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    # In UTC: databases refuse some offsets Python allows (PostgreSQL's end at ±15:59).
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadFilter(f"{name}: give an ISO 8601 time, e.g. 2026-01-31T12:00:00Z.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadFilter(f"{name}: {value} is out of the range of dates.") from None
 
 
 def search(

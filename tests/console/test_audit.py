@@ -250,3 +250,12 @@ def test_the_page_filters_with_htmx_and_escapes_details(operator_client):
     assert text.strip().startswith('<div id="audit-entries"')
     assert "AKIAESCAPE" in text and "billing" not in text
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
+
+
+def test_times_are_compared_in_utc_whatever_their_offset(rest):
+    # PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 and Python allow.
+    response = rest.get("/audit", params={"until": "3396-08-06T23:42:54-20:32"})
+    assert response.status_code == 200, response.text
+    response = rest.get("/audit", params={"since": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert "since" in response.json()["message"]
